@@ -1,0 +1,192 @@
+"""The command line: parses arguments, calls the engine, renders its report.
+
+Kept thin and cheap to import: the engine (Copier, ruamel.yaml, ...) is imported
+only inside the command that needs it, so `evtgen --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from evtgen import __version__
+from evtgen.errors import NotAvailable, UsageError
+
+app = typer.Typer(
+    name="evtgen",
+    help="Generate event-driven service repositories from event-storming models, "
+    "and keep them on their template.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+new_app = typer.Typer(help="Create something new from a template.", no_args_is_help=True)
+schema_app = typer.Typer(help="Check event schemas.", no_args_is_help=True)
+pipeline_app = typer.Typer(help="Check CI/CD pipelines.", no_args_is_help=True)
+template_app = typer.Typer(help="Author and test templates.", no_args_is_help=True)
+app.add_typer(new_app, name="new")
+app.add_typer(schema_app, name="schema")
+app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(template_app, name="template")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"evtgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True,
+                           help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """evtgen: event-driven services from event-storming models."""
+
+
+def _emit(report: Any, as_json: bool, text: str) -> None:
+    if as_json:
+        print(json.dumps(asdict(report), indent=2, default=str))
+    else:
+        print(text)
+
+
+@new_app.command("service")
+def new_service(
+    name: Annotated[str, typer.Argument(help="The service name, kebab-case (e.g. orders).")],
+    dest: Annotated[Path | None, typer.Option(help="Where to create it (default: ./NAME).")] = None,
+    model: Annotated[Path | None, typer.Option(help="The event-storming model (YAML).")] = None,
+    asyncapi: Annotated[Path | None, typer.Option(help="An AsyncAPI 3.0 document instead.")] = None,
+    broker: Annotated[str | None, typer.Option(help="kafka, rabbitmq, nats or redis.")] = None,
+    schema_format: Annotated[str | None, typer.Option(help="avro or jsonschema.")] = None,
+    ci: Annotated[str | None, typer.Option(help="github, tekton, both or none.")] = None,
+    pattern: Annotated[str | None, typer.Option(help="choreography or orchestration.")] = None,
+    template: Annotated[str | None, typer.Option(help="A Copier template: path or git URL.")] = None,
+    vcs_ref: Annotated[str | None, typer.Option(help="The template's git ref to use.")] = None,
+    data: Annotated[list[str] | None, typer.Option(help="An answer, KEY=VALUE (repeatable).")] = None,
+    defaults: Annotated[bool, typer.Option(help="Ask nothing; take the defaults.")] = False,
+    trust: Annotated[bool, typer.Option(help="Let the template run its own code.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
+    """Create a service repository from a model."""
+    from evtgen.commands.new import NewServiceRequest
+    from evtgen.commands.new import new_service as run
+
+    report = run(NewServiceRequest(
+        name=name, dest=dest, model=model, asyncapi=asyncapi, broker=broker,
+        schema_format=schema_format, ci=ci, pattern=pattern, template=template,
+        vcs_ref=vcs_ref, data=data or [], defaults=defaults, trust=trust,
+    ))
+    answers = ", ".join(f"{k}={v}" for k, v in report.answers.items() if not k.startswith("_"))
+    _emit(report, as_json,
+          f"created {report.service} in {report.path} ({len(report.files)} files; {answers})\n"
+          f"next: cd {report.path} && python -m venv .venv && .venv/bin/pip install -e '.[test]'"
+          " && .venv/bin/pytest")
+
+
+def _not_yet(what: str) -> NoReturn:
+    raise NotAvailable(f"{what} is not available in this version of evtgen yet")
+
+
+@app.command()
+def update(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Repositories to update.")] = None,
+    to: Annotated[str | None, typer.Option(help="Template ref to update to.")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Show the result, change nothing.")] = False,
+    jobs: Annotated[int, typer.Option(help="Repositories updated in parallel.")] = 1,
+    branch: Annotated[str | None, typer.Option(help="Branch to commit the update on.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+    trust: Annotated[bool, typer.Option(help="Let the template run its own code.")] = False,
+) -> None:
+    """Update repositories to a newer version of their template."""
+    _not_yet("evtgen update")
+
+
+@app.command()
+def check(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Repositories to check.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
+    """Fail when a repository is behind its template or its managed files drifted."""
+    _not_yet("evtgen check")
+
+
+@schema_app.command("check")
+def schema_check(
+    path: Annotated[Path, typer.Argument(help="The repository.")] = Path("."),
+    against: Annotated[str | None, typer.Option(help="Git ref to compare with.")] = None,
+    mode: Annotated[str, typer.Option(help="Compatibility mode.")] = "BACKWARD",
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
+    """Fail on an incompatible schema change."""
+    _not_yet("evtgen schema check")
+
+
+@pipeline_app.command("lint")
+def pipeline_lint(
+    path: Annotated[Path, typer.Argument(help="The repository.")] = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
+    """Run every pipeline checker on the repository's pipelines."""
+    _not_yet("evtgen pipeline lint")
+
+
+@template_app.command("init")
+def template_init(
+    dest: Annotated[Path, typer.Argument(help="Where to create the template.")],
+    overlay: Annotated[bool, typer.Option(help="Scaffold an overlay template.")] = False,
+) -> None:
+    """Scaffold a new template."""
+    _not_yet("evtgen template init")
+
+
+@template_app.command("test")
+def template_test(
+    src: Annotated[str | None, typer.Argument(help="The template (default: bundled).")] = None,
+    matrix: Annotated[Path | None, typer.Option(help="A YAML file of answer sets.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
+    """Render, install and test a template over a matrix of answers."""
+    _not_yet("evtgen template test")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; bad input becomes one line on stderr and exit 2, never a traceback."""
+    try:  # typer >= 0.24 carries its own copy of click
+        from typer._click import exceptions as click
+    except ImportError:  # pragma: no cover - older typer depends on click
+        from click import exceptions as click  # type: ignore[no-redef]
+
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="evtgen", standalone_mode=False)
+    except typer.Exit as done:
+        return int(done.exit_code)
+    except typer.Abort:
+        print("evtgen: aborted", file=sys.stderr)
+        return 130
+    except click.NoArgsIsHelpError as err:
+        print(err.ctx.get_help() if err.ctx else err.format_message())
+        return 0
+    except click.UsageError as err:
+        where = err.ctx.command_path if err.ctx else "evtgen"
+        print(f"{where}: error: {err.format_message()} (see '{where} --help')", file=sys.stderr)
+        return 2
+    except UsageError as err:
+        for line in str(err).splitlines() or ["bad input"]:
+            print(f"evtgen: error: {line}" if ":" not in line.split(" ")[0] else line,
+                  file=sys.stderr)
+        return err.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""The one type table: how each model field type maps to Avro, JSON Schema and Python.
+
+Every writer (Avro schemas, JSON Schemas, the message classes, sample values in the
+generated tests) reads this table, so a type maps the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)
+DECIMAL_PRECISION = 18
+DECIMAL_SCALE = 2
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """One row of the table for a scalar type."""
+
+    avro: str | dict[str, Any]
+    json_schema: dict[str, Any]
+    python: str
+    #: a Python expression of a plausible value, used by the generated tests
+    sample: str
+    #: a Python expression for "no value given" (a new aggregate, a missing field)
+    zero: str
+    #: Python types a model default may have for this type (None: no default allowed)
+    default_types: tuple[type, ...] | None = None
+
+
+SCALARS: dict[str, Scalar] = {
+    "string": Scalar("string", {"type": "string"}, "str", '"{name}-1"', '""', (str,)),
+    "int": Scalar(
+        "int",
+        {"type": "integer", "minimum": INT32[0], "maximum": INT32[1]},
+        "int",
+        "7",
+        "0",
+        (int,),
+    ),
+    "long": Scalar(
+        "long",
+        {"type": "integer", "minimum": INT64[0], "maximum": INT64[1]},
+        "int",
+        "42",
+        "0",
+        (int,),
+    ),
+    "double": Scalar("double", {"type": "number"}, "float", "12.5", "0.0", (int, float)),
+    "boolean": Scalar("boolean", {"type": "boolean"}, "bool", "True", "False", (bool,)),
+    "uuid": Scalar(
+        {"type": "string", "logicalType": "uuid"},
+        {"type": "string", "format": "uuid"},
+        "UUID",
+        'UUID("00000000-0000-4000-8000-000000000001")',
+        "uuid4()",
+        (str,),
+    ),
+    "timestamp": Scalar(
+        {"type": "long", "logicalType": "timestamp-millis"},
+        {"type": "string", "format": "date-time"},
+        "datetime",
+        "datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)",
+        "datetime.now(UTC)",
+        None,
+    ),
+    "decimal": Scalar(
+        {
+            "type": "bytes",
+            "logicalType": "decimal",
+            "precision": DECIMAL_PRECISION,
+            "scale": DECIMAL_SCALE,
+        },
+        {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"},
+        f"Annotated[Decimal, Field(max_digits={DECIMAL_PRECISION}, "
+        f"decimal_places={DECIMAL_SCALE})]",
+        'Decimal("12.50")',
+        'Decimal("0")',
+        None,
+    ),
+}
+
+#: Types that take more than a name; written as a mapping in the model.
+COMPOUND = ("enum", "list")
+
+ALL_TYPES = (*SCALARS, *COMPOUND)
+
+#: Where each name the type table's Python code uses comes from.
+IMPORTED_NAMES = {
+    "UUID": "uuid",
+    "uuid4": "uuid",
+    "datetime": "datetime",
+    "UTC": "datetime",
+    "Decimal": "decimal",
+    "Annotated": "typing",
+    "Literal": "typing",
+    "Field": "pydantic",
+    "BaseModel": "pydantic",
+    "ConfigDict": "pydantic",
+    "dataclass": "dataclasses",
+    "replace": "dataclasses",
+    "Awaitable": "collections.abc",
+    "Callable": "collections.abc",
+}
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """A field's type: a scalar, an enum or a list, possibly optional."""
+
+    kind: str
+    optional: bool = False
+    symbols: tuple[str, ...] = ()
+    items: FieldType | None = None
+
+    @property
+    def scalar(self) -> Scalar | None:
+        return SCALARS.get(self.kind)
+
+    def _base_avro(self, enum_name: str) -> Any:
+        if self.kind == "enum":
+            return {"type": "enum", "name": enum_name, "symbols": list(self.symbols)}
+        if self.kind == "list":
+            assert self.items is not None
+            return {"type": "array", "items": self.items.avro(enum_name)}
+        return _copy(SCALARS[self.kind].avro)
+
+    def avro(self, enum_name: str, *, default_is_null: bool = True) -> Any:
+        """The Avro type; an optional is a union with null first, unless its default
+        is a value, which Avro requires to match the union's first branch."""
+        base = self._base_avro(enum_name)
+        if not self.optional:
+            return base
+        return ["null", base] if default_is_null else [base, "null"]
+
+    def json_schema(self) -> dict[str, Any]:
+        if self.kind == "enum":
+            base: dict[str, Any] = {"type": "string", "enum": list(self.symbols)}
+        elif self.kind == "list":
+            assert self.items is not None
+            base = {"type": "array", "items": self.items.json_schema()}
+        else:
+            base = _copy(SCALARS[self.kind].json_schema)
+        if self.optional:
+            return {"anyOf": [base, {"type": "null"}]}
+        return base
+
+    def python(self) -> str:
+        if self.kind == "enum":
+            base = "Literal[" + ", ".join(f'"{s}"' for s in self.symbols) + "]"
+        elif self.kind == "list":
+            assert self.items is not None
+            base = f"list[{self.items.python()}]"
+        else:
+            base = SCALARS[self.kind].python
+        return f"{base} | None" if self.optional else base
+
+    def sample(self, field_name: str) -> str:
+        """A Python expression of a value of this type, for the generated tests."""
+        if self.kind == "enum":
+            return f'"{self.symbols[0]}"'
+        if self.kind == "list":
+            assert self.items is not None
+            return f"[{self.items.sample(field_name)}]"
+        return SCALARS[self.kind].sample.replace("{name}", field_name.replace("_", "-"))
+
+    def zero(self) -> str:
+        """A Python expression for a value nobody gave: None when optional."""
+        if self.optional:
+            return "None"
+        if self.kind == "enum":
+            return f'"{self.symbols[0]}"'
+        if self.kind == "list":
+            return "[]"
+        return SCALARS[self.kind].zero
+
+    def accepts_default(self, value: Any) -> bool:
+        """Whether a model default is a valid value of this type."""
+        if value is None:
+            return self.optional
+        if self.kind == "enum":
+            return value in self.symbols
+        if self.kind == "list":
+            return isinstance(value, list) and all(
+                self.items is not None and self.items.accepts_default(v) for v in value
+            )
+        allowed = SCALARS[self.kind].default_types
+        if allowed is None:
+            return False
+        # bool is an int in Python; a model author writing `true` for an int is wrong
+        if isinstance(value, bool) and bool not in allowed:
+            return False
+        return isinstance(value, allowed)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,131 @@
+"""The event-storming model of one bounded context, as typed objects.
+
+`evtgen.loader` builds these from YAML and checks them; everything downstream (the
+template view, the schema writers) reads only these objects.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from evtgen.fieldtypes import FieldType
+
+NO_DEFAULT: Any = object()
+
+
+def snake(name: str) -> str:
+    """PlaceOrder -> place_order, order-service -> order_service."""
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name)
+    return name.replace("-", "_").lower()
+
+
+def kebab(name: str) -> str:
+    """PlaceOrder -> place-order."""
+    return snake(name).replace("_", "-")
+
+
+def pascal(name: str) -> str:
+    """order_id -> OrderId, order-service -> OrderService."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[_\-]+", name) if part)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: FieldType
+    default: Any = NO_DEFAULT
+    doc: str = ""
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not NO_DEFAULT
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    name: str
+    fields: tuple[Field, ...]
+    line: int = 0
+
+    @property
+    def id_field(self) -> Field:
+        """`id`, else `<aggregate>_id`, else the first uuid field, else the first field."""
+        by_name = {f.name: f for f in self.fields}
+        for candidate in ("id", f"{snake(self.name)}_id"):
+            if candidate in by_name:
+                return by_name[candidate]
+        return next((f for f in self.fields if f.type.kind == "uuid"), self.fields[0])
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    aggregate: str
+    fields: tuple[Field, ...]
+    emits: tuple[str, ...]
+    doc: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    channel: str
+    fields: tuple[Field, ...]
+    external: bool = False
+    doc: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    when: str
+    then: str
+    doc: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Model:
+    service: str
+    description: str
+    aggregates: tuple[Aggregate, ...]
+    commands: tuple[Command, ...]
+    events: tuple[Event, ...]
+    policies: tuple[Policy, ...]
+
+    @property
+    def package(self) -> str:
+        return snake(self.service)
+
+    def aggregate(self, name: str) -> Aggregate:
+        return next(a for a in self.aggregates if a.name == name)
+
+    def command(self, name: str) -> Command:
+        return next(c for c in self.commands if c.name == name)
+
+    def event(self, name: str) -> Event:
+        return next(e for e in self.events if e.name == name)
+
+    @property
+    def consumed_events(self) -> tuple[Event, ...]:
+        """Events some policy reacts to: one subscriber each, in model order."""
+        wanted = {p.when for p in self.policies}
+        return tuple(e for e in self.events if e.name in wanted)
+
+    @property
+    def emitted_events(self) -> tuple[Event, ...]:
+        """Events some command emits: one publisher each, in model order."""
+        wanted = {name for c in self.commands for name in c.emits}
+        return tuple(e for e in self.events if e.name in wanted)
+
+    def policies_for(self, event: Event) -> tuple[Policy, ...]:
+        return tuple(p for p in self.policies if p.when == event.name)
+
+
+def default_channel(service: str, event_name: str) -> str:
+    """The documented convention for an event without `channel`."""
+    return f"{kebab(service)}.{kebab(event_name)}.v1"

@@ -1,0 +1,321 @@
+"""The model as the template sees it: plain data with every decision already made.
+
+The Copier template reads one answer, `model`, holding this view. Everything that
+needs logic (type mapping, schemas, which value fills which field, imports) is
+computed here in tested Python, so the template files read like the files they
+produce. The view is plain JSON-able data, so Copier records it in
+`.copier-answers.yml` and an update re-renders without evtgen's help.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from evtgen.fieldtypes import IMPORTED_NAMES, FieldType
+from evtgen.model import (
+    Aggregate,
+    Command,
+    Event,
+    Field,
+    Model,
+    Policy,
+    kebab,
+    snake,
+)
+from evtgen.schemas import avro_schema, json_schema
+
+#: Bumped when the shape of the view changes, so a template can tell.
+VIEW_VERSION = 1
+
+_NAME = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+#: What each generated module imports whatever the model holds; the model's types
+#: add to it. (`imports.<module>` is that module's whole stdlib and third-party block.)
+FIXED_IMPORTS = {
+    "messages": ["BaseModel", "ConfigDict"],
+    "domain": ["dataclass", "replace"],
+    "service": ["Awaitable", "Callable"],
+    "samples": [],
+}
+
+
+def model_view(model: Model) -> dict[str, Any]:
+    """The `model` answer of the template, built from a checked model."""
+    code = {module: list(names) for module, names in FIXED_IMPORTS.items()}
+    view: dict[str, Any] = {
+        "view_version": VIEW_VERSION,
+        "service": model.service,
+        "package": model.package,
+        "title": _title(model.service),
+        "description": model.description,
+        "aggregates": [_aggregate(a, code) for a in model.aggregates],
+        "commands": [_command(model, c, code) for c in model.commands],
+        "events": [_event(model, e, code) for e in model.events],
+        "policies": [_policy(model, p, code) for p in model.policies],
+        "consumed": [_consumed(model, e) for e in model.consumed_events],
+        "emitted": [e.name for e in model.emitted_events],
+        "source": model_document(model),
+    }
+    view["imports"] = {module: import_block(lines) for module, lines in code.items()}
+    return view
+
+
+def _title(service: str) -> str:
+    return " ".join(part.capitalize() for part in service.split("-"))
+
+
+# -- fields ------------------------------------------------------------------
+
+
+def python_literal(field_type: FieldType, value: Any) -> str:
+    """A model default as Python source."""
+    if value is None:
+        return "None"
+    if field_type.kind == "uuid":
+        return f'UUID("{value}")'
+    if field_type.kind == "list" and field_type.items is not None:
+        items = field_type.items
+        return "[" + ", ".join(python_literal(items, v) for v in value) + "]"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def _field(field: Field, code: list[str]) -> dict[str, Any]:
+    """A message-class field: `name: python = default`."""
+    python = field.type.python()
+    if field.has_default:
+        default: str | None = python_literal(field.type, field.default)
+    elif field.type.optional:
+        default = "None"
+    else:
+        default = None
+    code.append(python)
+    if default:
+        code.append(default)
+    return {
+        "name": field.name,
+        "python": python,
+        "default": default,
+        "doc": field.doc,
+        "declaration": f"{field.name}: {python}" + (f" = {default}" if default else ""),
+    }
+
+
+def _sample(field: Field, code: list[str]) -> dict[str, str]:
+    value = field.type.sample(field.name)
+    code.append(value)
+    return {"name": field.name, "value": value}
+
+
+def assignable(source: FieldType, target: FieldType) -> bool:
+    """Whether a value of `source` may fill a field of `target` as it is."""
+    if source.optional and not target.optional:
+        return False
+    same = source.kind == target.kind and source.symbols == target.symbols
+    if source.kind == "list" and target.kind == "list":
+        return (source.items is not None and target.items is not None
+                and assignable(source.items, target.items))
+    return same
+
+
+def _fill(target: Field, sources: list[tuple[str, tuple[Field, ...]]], code: list[str]) -> str:
+    """The expression that fills `target`: the first same-named, same-typed field of
+    the sources, else its default, else the type's "nothing given" value."""
+    for prefix, fields in sources:
+        for field in fields:
+            if field.name == target.name and assignable(field.type, target.type):
+                return f"{prefix}.{field.name}"
+    if target.has_default:
+        value = python_literal(target.type, target.default)
+    else:
+        value = target.type.zero()
+    code.append(value)
+    return value
+
+
+def _filled(target: Field, sources: list[tuple[str, tuple[Field, ...]]],
+            code: list[str]) -> dict[str, Any]:
+    value = _fill(target, sources, code)
+    # `copied`: the value comes from a source field, so a test can check it arrived
+    copied = any(value == f"{prefix}.{target.name}" for prefix, _ in sources)
+    return {"name": target.name, "value": value, "copied": copied}
+
+
+def _new_id(field: Field, code: list[str]) -> str:
+    value = "str(uuid4())" if field.type.kind == "string" and not field.type.optional else None
+    value = value or field.type.zero()
+    code.append(value)
+    return value
+
+
+# -- entries -----------------------------------------------------------------
+
+
+def _aggregate(aggregate: Aggregate, code: dict[str, list[str]]) -> dict[str, Any]:
+    id_field = aggregate.id_field
+    code["service"].append(id_field.type.python())  # the repository's key type
+    return {
+        "name": aggregate.name,
+        "snake": snake(aggregate.name),
+        "id": id_field.name,
+        "id_python": id_field.type.python(),
+        # a fresh aggregate: its identity and, for every other field, nothing given
+        "blank": [_filled(f, [], code["domain"]) for f in aggregate.fields
+                  if f is not id_field],
+        "fields": [_field(f, code["domain"]) for f in aggregate.fields],
+        "samples": [_sample(f, code["samples"]) for f in aggregate.fields],
+    }
+
+
+def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict[str, Any]:
+    aggregate = model.aggregate(command.aggregate)
+    id_field = aggregate.id_field
+    creates = not any(f.name == id_field.name and assignable(f.type, id_field.type)
+                      for f in command.fields)
+    changes = [f.name for f in aggregate.fields
+               if f is not id_field and any(c.name == f.name and assignable(c.type, f.type)
+                                            for c in command.fields)]
+    emitted = []
+    for name in command.emits:
+        event = model.event(name)
+        sources = [("command", command.fields), ("state", aggregate.fields)]
+        emitted.append({
+            "name": event.name,
+            "snake": snake(event.name),
+            "fields": [_filled(f, sources, code["domain"]) for f in event.fields],
+        })
+    return {
+        "name": command.name,
+        "snake": snake(command.name),
+        "doc": command.doc,
+        "aggregate": aggregate.name,
+        "aggregate_snake": snake(aggregate.name),
+        "id": id_field.name,
+        "creates": creates,
+        "new_id": _new_id(id_field, code["domain"]) if creates else None,
+        "changes": changes,
+        "emits": emitted,
+        "fields": [_field(f, code["messages"]) for f in command.fields],
+        "samples": [_sample(f, code["samples"]) for f in command.fields],
+    }
+
+
+def _event(model: Model, event: Event, code: dict[str, list[str]]) -> dict[str, Any]:
+    return {
+        "name": event.name,
+        "snake": snake(event.name),
+        "kebab": kebab(event.name),
+        "channel": event.channel,
+        "external": event.external,
+        "doc": event.doc,
+        "fields": [_field(f, code["messages"]) for f in event.fields],
+        "samples": [_sample(f, code["samples"]) for f in event.fields],
+        "avro_schema": avro_schema(model, event),
+        "json_schema": json_schema(model, event),
+    }
+
+
+def _policy(model: Model, policy: Policy, code: dict[str, list[str]]) -> dict[str, Any]:
+    event = model.event(policy.when)
+    command = model.command(policy.then)
+    return {
+        "name": policy.name,
+        "snake": snake(policy.name),
+        "doc": policy.doc,
+        "when": event.name,
+        "when_snake": snake(event.name),
+        "then": command.name,
+        "then_snake": snake(command.name),
+        "command_fields": [
+            _filled(f, [("event", event.fields)], code["service"]) for f in command.fields
+        ],
+    }
+
+
+def _consumed(model: Model, event: Event) -> dict[str, Any]:
+    """A subscriber: one per consumed event, running every policy on it."""
+    return {
+        "event": event.name,
+        "snake": snake(event.name),
+        "channel": event.channel,
+        "policies": [snake(p.name) for p in model.policies_for(event)],
+    }
+
+
+# -- imports -----------------------------------------------------------------
+
+
+def import_block(code: list[str]) -> str:
+    """The import lines the given code needs, grouped and sorted as ruff's isort does:
+    standard library first, then third-party."""
+    modules: dict[str, set[str]] = {}
+    for line in code:
+        for name in _NAME.findall(_STRING.sub('""', line)):
+            if name in IMPORTED_NAMES:
+                modules.setdefault(IMPORTED_NAMES[name], set()).add(name)
+    groups: list[list[str]] = [[], []]
+    for module in sorted(modules):
+        names = ", ".join(sorted(modules[module], key=_isort_key))
+        groups[module == "pydantic"].append(f"from {module} import {names}")
+    return "\n\n".join("\n".join(g) for g in groups if g)
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    """isort's order-by-type: CONSTANTS, then Classes, then functions."""
+    if name.isupper() and len(name) > 1:
+        return 0, name
+    return (1 if name[0].isupper() else 2), name
+
+
+# -- the canonical model document ---------------------------------------------
+
+
+def field_document(field: Field) -> Any:
+    """A field as the model file writes it: a bare type name when it can be one."""
+    field_type = field.type
+    if field_type.kind in ("enum", "list") or field.has_default or field.doc:
+        spec: dict[str, Any] = {"type": field_type.kind}
+        if field_type.optional:
+            spec["optional"] = True
+        if field_type.kind == "enum":
+            spec["symbols"] = list(field_type.symbols)
+        if field_type.items is not None:
+            spec["items"] = field_document(Field("items", field_type.items))
+        if field.has_default:
+            spec["default"] = field.default
+        if field.doc:
+            spec["doc"] = field.doc
+        return spec
+    return field_type.kind + ("?" if field_type.optional else "")
+
+
+def model_document(model: Model) -> dict[str, Any]:
+    """The model as plain data in the model file's own format."""
+
+    def fields(items: tuple[Field, ...]) -> dict[str, Any]:
+        return {f.name: field_document(f) for f in items}
+
+    def with_doc(entry: dict[str, Any], doc: str) -> dict[str, Any]:
+        return {**entry, "doc": doc} if doc else entry
+
+    return {
+        "service": model.service,
+        "description": model.description,
+        "aggregates": [{"name": a.name, "fields": fields(a.fields)} for a in model.aggregates],
+        "commands": [
+            with_doc({"name": c.name, "aggregate": c.aggregate, "fields": fields(c.fields),
+                      "emits": list(c.emits)}, c.doc)
+            for c in model.commands
+        ],
+        "events": [
+            with_doc({"name": e.name, "channel": e.channel,
+                      **({"external": True} if e.external else {}),
+                      "fields": fields(e.fields)}, e.doc)
+            for e in model.events
+        ],
+        "policies": [with_doc({"name": p.name, "when": p.when, "then": p.then}, p.doc)
+                     for p in model.policies],
+    }
