@@ -45,8 +45,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True,
-                           help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """evtgen: event-driven services from event-storming models."""
@@ -69,9 +71,13 @@ def new_service(
     schema_format: Annotated[str | None, typer.Option(help="avro or jsonschema.")] = None,
     ci: Annotated[str | None, typer.Option(help="github, tekton, both or none.")] = None,
     pattern: Annotated[str | None, typer.Option(help="choreography or orchestration.")] = None,
-    template: Annotated[str | None, typer.Option(help="A Copier template: path or git URL.")] = None,
+    template: Annotated[
+        str | None, typer.Option(help="A Copier template: path or git URL.")
+    ] = None,
     vcs_ref: Annotated[str | None, typer.Option(help="The template's git ref to use.")] = None,
-    data: Annotated[list[str] | None, typer.Option(help="An answer, KEY=VALUE (repeatable).")] = None,
+    data: Annotated[
+        list[str] | None, typer.Option(help="An answer, KEY=VALUE (repeatable).")
+    ] = None,
     defaults: Annotated[bool, typer.Option(help="Ask nothing; take the defaults.")] = False,
     trust: Annotated[bool, typer.Option(help="Let the template run its own code.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
@@ -80,16 +86,31 @@ def new_service(
     from evtgen.commands.new import NewServiceRequest
     from evtgen.commands.new import new_service as run
 
-    report = run(NewServiceRequest(
-        name=name, dest=dest, model=model, asyncapi=asyncapi, broker=broker,
-        schema_format=schema_format, ci=ci, pattern=pattern, template=template,
-        vcs_ref=vcs_ref, data=data or [], defaults=defaults, trust=trust,
-    ))
+    report = run(
+        NewServiceRequest(
+            name=name,
+            dest=dest,
+            model=model,
+            asyncapi=asyncapi,
+            broker=broker,
+            schema_format=schema_format,
+            ci=ci,
+            pattern=pattern,
+            template=template,
+            vcs_ref=vcs_ref,
+            data=data or [],
+            defaults=defaults,
+            trust=trust,
+        )
+    )
     answers = ", ".join(f"{k}={v}" for k, v in report.answers.items() if not k.startswith("_"))
-    _emit(report, as_json,
-          f"created {report.service} in {report.path} ({len(report.files)} files; {answers})\n"
-          f"next: cd {report.path} && python -m venv .venv && .venv/bin/pip install -e '.[test]'"
-          " && .venv/bin/pytest")
+    _emit(
+        report,
+        as_json,
+        f"created {report.service} in {report.path} ({len(report.files)} files; {answers})\n"
+        f"next: cd {report.path} && python -m venv .venv && .venv/bin/pip install -e '.[test]'"
+        " && .venv/bin/pytest",
+    )
 
 
 def _not_yet(what: str) -> NoReturn:
@@ -182,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except UsageError as err:
         for line in str(err).splitlines() or ["bad input"]:
-            print(f"evtgen: error: {line}" if ":" not in line.split(" ")[0] else line,
-                  file=sys.stderr)
+            print(
+                f"evtgen: error: {line}" if ":" not in line.split(" ")[0] else line, file=sys.stderr
+            )
         return err.exit_code
     return 0
 

@@ -12,10 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from evtgen.fieldtypes import ALL_TYPES, SCALARS, FieldType
 from evtgen.model import (
     NO_DEFAULT,
@@ -27,6 +23,7 @@ from evtgen.model import (
     Policy,
     default_channel,
 )
+from evtgen.yamllines import LineList, LineMap, YamlSyntaxError, load
 
 TYPE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -87,14 +84,11 @@ def parse_model(text: str, filename: str, *, service: str | None = None) -> Mode
     """Parse model text; `service`, when given, is the name the caller wants."""
     reader = _Reader(filename)
     try:
-        data = YAML(typ="rt").load(text)
-    except MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark else 0
-        reason = err.problem or err.context or "invalid YAML"
-        raise ModelError([Problem(filename, line, f"YAML syntax error: {reason}")]) from err
-    except YAMLError as err:
-        raise ModelError([Problem(filename, 0, f"YAML error: {err}")]) from err
+        data = load(text)
+    except YamlSyntaxError as err:
+        raise ModelError(
+            [Problem(filename, err.line, f"YAML syntax error: {err.message}")]
+        ) from err
     model = reader.model(data, service)
     if reader.problems:
         raise ModelError(sorted(reader.problems, key=lambda p: p.line))
@@ -115,9 +109,12 @@ class _Reader:
     # -- the document ---------------------------------------------------------
 
     def model(self, data: Any, service: str | None) -> Model | None:
-        if not isinstance(data, CommentedMap):
-            self.fail(1, "the model must be a mapping with service, aggregates, commands, "
-                      "events and policies (see the README's model format)")
+        if not isinstance(data, LineMap):
+            self.fail(
+                1,
+                "the model must be a mapping with service, aggregates, commands, "
+                "events and policies (see the README's model format)",
+            )
             return None
         self.unknown_keys(data, TOP_KEYS, "the model")
         name = self.service_name(data, service)
@@ -137,9 +134,9 @@ class _Reader:
         self.cross_check(model)
         return model
 
-    def service_name(self, data: CommentedMap, wanted: str | None) -> str:
+    def service_name(self, data: LineMap, wanted: str | None) -> str:
         given = data.get("service")
-        line = key_line(data, "service")
+        line = data.line_of("service")
         if given is None:
             if wanted is None:
                 self.fail(1, "the model has no 'service:'; add 'service: <name>'")
@@ -151,21 +148,24 @@ class _Reader:
         if why := check_service_name(given):
             self.fail(line, why)
         if wanted is not None and given != wanted:
-            self.fail(line, f"the model is for service {given!r} but the service to create is "
-                      f"{wanted!r}; use the same name, or change 'service:' in the model")
+            self.fail(
+                line,
+                f"the model is for service {given!r} but the service to create is "
+                f"{wanted!r}; use the same name, or change 'service:' in the model",
+            )
         return given
 
-    def items(self, data: CommentedMap, section: str) -> list[tuple[CommentedMap, int]]:
+    def items(self, data: LineMap, section: str) -> list[tuple[LineMap, int]]:
         value = data.get(section)
         if value is None:
             return []
-        if not isinstance(value, CommentedSeq):
-            self.fail(key_line(data, section), f"{section} must be a list of entries")
+        if not isinstance(value, LineList):
+            self.fail(data.line_of(section), f"{section} must be a list of entries")
             return []
         found = []
         for index, item in enumerate(value):
-            line = value.lc.item(index)[0] + 1
-            if not isinstance(item, CommentedMap):
+            line = value.item_lines[index]
+            if not isinstance(item, LineMap):
                 self.fail(line, f"each entry of {section} must be a mapping with a name")
                 continue
             self.unknown_keys(item, SECTION_KEYS[section], f"an entry of {section}")
@@ -174,7 +174,7 @@ class _Reader:
 
     # -- entries --------------------------------------------------------------
 
-    def aggregate(self, item: CommentedMap, line: int) -> Aggregate | None:
+    def aggregate(self, item: LineMap, line: int) -> Aggregate | None:
         name = self.type_name(item, line, "aggregate")
         fields = self.fields(item, line, f"aggregate {name}")
         if name is None:
@@ -184,46 +184,55 @@ class _Reader:
             return None
         return Aggregate(name, fields, line)
 
-    def command(self, item: CommentedMap, line: int) -> Command | None:
+    def command(self, item: LineMap, line: int) -> Command | None:
         name = self.type_name(item, line, "command")
         fields = self.fields(item, line, f"command {name}")
         aggregate = item.get("aggregate")
         if not isinstance(aggregate, str):
-            self.fail(key_line(item, "aggregate", line),
-                      f"command {name} needs 'aggregate: <AggregateName>'")
+            self.fail(
+                item.line_of("aggregate"), f"command {name} needs 'aggregate: <AggregateName>'"
+            )
             aggregate = ""
         emits = self.name_list(item, "emits", line, f"command {name}")
         if name is None:
             return None
         return Command(name, aggregate, fields, emits, self.text(item, "doc", name), line)
 
-    def event(self, item: CommentedMap, line: int, service: str) -> Event | None:
+    def event(self, item: LineMap, line: int, service: str) -> Event | None:
         name = self.type_name(item, line, "event")
         fields = self.fields(item, line, f"event {name}")
         external = item.get("external", False)
         if not isinstance(external, bool):
-            self.fail(key_line(item, "external", line), "external must be true or false")
+            self.fail(item.line_of("external"), "external must be true or false")
             external = False
         channel = item.get("channel")
-        if channel is not None and (not isinstance(channel, str)
-                                    or not CHANNEL_NAME.match(channel)):
-            self.fail(key_line(item, "channel", line),
-                      f"channel {channel!r} of event {name} may hold only letters, digits, "
-                      "'.', '_' and '-'")
+        if channel is not None and (
+            not isinstance(channel, str) or not CHANNEL_NAME.match(channel)
+        ):
+            self.fail(
+                item.line_of("channel"),
+                f"channel {channel!r} of event {name} may hold only letters, digits, "
+                "'.', '_' and '-'",
+            )
             channel = None
         if name is None:
             return None
-        return Event(name, channel or default_channel(service, name), fields, external,
-                     self.text(item, "doc", name), line)
+        return Event(
+            name,
+            channel or default_channel(service, name),
+            fields,
+            external,
+            self.text(item, "doc", name),
+            line,
+        )
 
-    def policy(self, item: CommentedMap, line: int) -> Policy | None:
+    def policy(self, item: LineMap, line: int) -> Policy | None:
         name = self.type_name(item, line, "policy")
         refs = {}
         for key, what in (("when", "an event"), ("then", "a command")):
             value = item.get(key)
             if not isinstance(value, str) or not value:
-                self.fail(key_line(item, key, line),
-                          f"policy {name} needs '{key}: <name of {what}>'")
+                self.fail(item.line_of(key), f"policy {name} needs '{key}: <name of {what}>'")
             refs[key] = value if isinstance(value, str) else ""
         if name is None:
             return None
@@ -231,51 +240,57 @@ class _Reader:
 
     # -- pieces ---------------------------------------------------------------
 
-    def type_name(self, item: CommentedMap, line: int, what: str) -> str | None:
+    def type_name(self, item: LineMap, line: int, what: str) -> str | None:
         name = item.get("name")
         if not isinstance(name, str) or not name:
             self.fail(line, f"this {what} has no 'name:'")
             return None
         if not TYPE_NAME.match(name):
-            self.fail(key_line(item, "name", line),
-                      f"{what} name {name!r} must be PascalCase letters and digits "
-                      "(e.g. PlaceOrder)")
+            self.fail(
+                item.line_of("name"),
+                f"{what} name {name!r} must be PascalCase letters and digits (e.g. PlaceOrder)",
+            )
         return name
 
-    def text(self, item: CommentedMap, key: str, owner: str) -> str:
+    def text(self, item: LineMap, key: str, owner: str) -> str:
         value = item.get(key, "")
         if not isinstance(value, str):
-            self.fail(key_line(item, key), f"{key} of {owner} must be text")
+            self.fail(item.line_of(key), f"{key} of {owner} must be text")
             return ""
         return value.strip()
 
-    def name_list(self, item: CommentedMap, key: str, line: int, owner: str) -> tuple[str, ...]:
+    def name_list(self, item: LineMap, key: str, line: int, owner: str) -> tuple[str, ...]:
         value = item.get(key, [])
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(key_line(item, key, line), f"{key} of {owner} must be a list of names")
+            self.fail(item.line_of(key), f"{key} of {owner} must be a list of names")
             return ()
         return tuple(value)
 
-    def fields(self, item: CommentedMap, line: int, owner: str) -> tuple[Field, ...]:
+    def fields(self, item: LineMap, line: int, owner: str) -> tuple[Field, ...]:
         value = item.get("fields")
         if value is None:
             return ()
-        if not isinstance(value, CommentedMap):
-            self.fail(key_line(item, "fields", line),
-                      f"fields of {owner} must be a mapping of name: type")
+        if not isinstance(value, LineMap):
+            self.fail(item.line_of("fields"), f"fields of {owner} must be a mapping of name: type")
             return ()
         found = []
         for name, spec in value.items():
-            where = key_line(value, name, line)
+            where = value.line_of(name)
             if not isinstance(name, str) or not FIELD_NAME.match(name) or keyword.iskeyword(name):
-                self.fail(where, f"field name {name!r} of {owner} must be snake_case "
-                          "(lowercase letters, digits, '_') and not a Python keyword")
+                self.fail(
+                    where,
+                    f"field name {name!r} of {owner} must be snake_case "
+                    "(lowercase letters, digits, '_') and not a Python keyword",
+                )
                 continue
             if name in RESERVED_FIELDS or name.startswith("model_"):
-                self.fail(where, f"field name {name!r} of {owner} is reserved by the message "
-                          "classes; choose another name")
+                self.fail(
+                    where,
+                    f"field name {name!r} of {owner} is reserved by the message "
+                    "classes; choose another name",
+                )
                 continue
             built = self.field(name, spec, where, owner)
             if built:
@@ -286,43 +301,54 @@ class _Reader:
         if isinstance(spec, str):
             field_type = self.field_type(spec, line, f"field {name} of {owner}")
             return Field(name, field_type) if field_type else None
-        if not isinstance(spec, CommentedMap):
-            self.fail(line, f"field {name} of {owner} must be a type name or a mapping "
-                      "with 'type:'")
+        if not isinstance(spec, LineMap):
+            self.fail(
+                line, f"field {name} of {owner} must be a type name or a mapping with 'type:'"
+            )
             return None
         self.unknown_keys(spec, FIELD_KEYS, f"field {name} of {owner}")
         field_type = self.mapped_type(spec, line, f"field {name} of {owner}")
         if field_type is None:
             return None
         default = spec.get("default", NO_DEFAULT)
-        if default is not NO_DEFAULT and not field_type.accepts_default(_plain(default)):
-            self.fail(key_line(spec, "default", line),
-                      f"default {_plain(default)!r} of field {name} of {owner} is not a "
-                      f"valid {field_type.kind}" + (
-                          "" if SCALARS.get(field_type.kind, None) is None
-                          or SCALARS[field_type.kind].default_types is not None
-                          else f" (a {field_type.kind} field cannot have a default)"))
+        if default is not NO_DEFAULT and not field_type.accepts_default(default):
+            self.fail(
+                spec.line_of("default"),
+                f"default {default!r} of field {name} of {owner} is not a "
+                f"valid {field_type.kind}"
+                + (
+                    ""
+                    if SCALARS.get(field_type.kind, None) is None
+                    or SCALARS[field_type.kind].default_types is not None
+                    else f" (a {field_type.kind} field cannot have a default)"
+                ),
+            )
             return None
         doc = spec.get("doc", "")
-        return Field(name, field_type, _plain(default), doc if isinstance(doc, str) else "")
+        return Field(name, field_type, default, doc if isinstance(doc, str) else "")
 
     def field_type(self, spec: str, line: int, owner: str) -> FieldType | None:
         optional = spec.endswith("?")
         kind = spec.rstrip("?").strip()
         if kind not in SCALARS:
-            hint = (f"; write {kind} as a mapping, e.g. {{type: {kind}, ...}}"
-                    if kind in ALL_TYPES else "")
-            self.fail(line, f"unknown type {spec!r} of {owner}; known types: "
-                      f"{', '.join(ALL_TYPES)} (add '?' for optional){hint}")
+            hint = (
+                f"; write {kind} as a mapping, e.g. {{type: {kind}, ...}}"
+                if kind in ALL_TYPES
+                else ""
+            )
+            self.fail(
+                line,
+                f"unknown type {spec!r} of {owner}; known types: "
+                f"{', '.join(ALL_TYPES)} (add '?' for optional){hint}",
+            )
             return None
         return FieldType(kind, optional)
 
-    def mapped_type(self, spec: CommentedMap, line: int, owner: str) -> FieldType | None:
+    def mapped_type(self, spec: LineMap, line: int, owner: str) -> FieldType | None:
         kind = spec.get("type")
         optional = spec.get("optional", False)
         if not isinstance(optional, bool):
-            self.fail(key_line(spec, "optional", line), f"optional of {owner} must be "
-                      "true or false")
+            self.fail(spec.line_of("optional"), f"optional of {owner} must be true or false")
             return None
         if not isinstance(kind, str):
             self.fail(line, f"{owner} needs 'type:'")
@@ -331,36 +357,43 @@ class _Reader:
             optional, kind = True, kind[:-1]
         if kind == "enum":
             symbols = spec.get("symbols")
-            if (not isinstance(symbols, list) or not symbols
-                    or not all(isinstance(s, str) and SYMBOL.match(s) for s in symbols)):
-                self.fail(key_line(spec, "symbols", line), f"enum {owner} needs 'symbols:', "
-                          "a list of names such as [OPEN, CLOSED]")
+            if (
+                not isinstance(symbols, list)
+                or not symbols
+                or not all(isinstance(s, str) and SYMBOL.match(s) for s in symbols)
+            ):
+                self.fail(
+                    spec.line_of("symbols"),
+                    f"enum {owner} needs 'symbols:', a list of names such as [OPEN, CLOSED]",
+                )
                 return None
             if len(set(symbols)) != len(symbols):
-                self.fail(key_line(spec, "symbols", line), f"enum {owner} repeats a symbol")
+                self.fail(spec.line_of("symbols"), f"enum {owner} repeats a symbol")
                 return None
             return FieldType("enum", optional, symbols=tuple(symbols))
         if kind == "list":
             items = spec.get("items")
             if isinstance(items, str):
-                item_type = self.field_type(items, key_line(spec, "items", line),
-                                            f"the items of {owner}")
-            elif isinstance(items, CommentedMap):
-                item_type = self.mapped_type(items, key_line(spec, "items", line),
-                                             f"the items of {owner}")
+                item_type = self.field_type(items, spec.line_of("items"), f"the items of {owner}")
+            elif isinstance(items, LineMap):
+                item_type = self.mapped_type(items, spec.line_of("items"), f"the items of {owner}")
             else:
-                self.fail(key_line(spec, "items", line),
-                          f"list {owner} needs 'items:', the type of its elements")
+                self.fail(
+                    spec.line_of("items"), f"list {owner} needs 'items:', the type of its elements"
+                )
                 return None
             return FieldType("list", optional, items=item_type) if item_type else None
-        base = self.field_type(kind, key_line(spec, "type", line), owner)
+        base = self.field_type(kind, spec.line_of("type"), owner)
         return FieldType(base.kind, optional or base.optional) if base else None
 
-    def unknown_keys(self, item: CommentedMap, allowed: set[str], owner: str) -> None:
+    def unknown_keys(self, item: LineMap, allowed: set[str], owner: str) -> None:
         for key in item:
             if key not in allowed:
-                self.fail(key_line(item, key), f"unknown key {key!r} in {owner}; "
-                          f"expected one of: {', '.join(sorted(allowed))}")
+                self.fail(
+                    item.line_of(key),
+                    f"unknown key {key!r} in {owner}; "
+                    f"expected one of: {', '.join(sorted(allowed))}",
+                )
 
     # -- references between entries --------------------------------------------
 
@@ -374,8 +407,11 @@ class _Reader:
         ]
         for kind, name, line in entries:
             if name in seen:
-                self.fail(line, f"{kind} name {name!r} is already used by a {seen[name]}; "
-                          "names must be unique in a model")
+                self.fail(
+                    line,
+                    f"{kind} name {name!r} is already used by a {seen[name]}; "
+                    "names must be unique in a model",
+                )
             else:
                 seen[name] = kind
         aggregates = {a.name for a in model.aggregates}
@@ -383,50 +419,43 @@ class _Reader:
         events = {e.name: e for e in model.events}
         for command in model.commands:
             if command.aggregate and command.aggregate not in aggregates:
-                self.fail(command.line, f"command {command.name} acts on aggregate "
-                          f"{command.aggregate!r}, which the model does not define")
+                self.fail(
+                    command.line,
+                    f"command {command.name} acts on aggregate "
+                    f"{command.aggregate!r}, which the model does not define",
+                )
             for emitted in command.emits:
                 if emitted not in events:
-                    self.fail(command.line, f"command {command.name} emits {emitted!r}, "
-                              "which is not an event of the model")
+                    self.fail(
+                        command.line,
+                        f"command {command.name} emits {emitted!r}, "
+                        "which is not an event of the model",
+                    )
                 elif events[emitted].external:
-                    self.fail(command.line, f"command {command.name} emits {emitted!r}, "
-                              "which is marked external (published by another context)")
+                    self.fail(
+                        command.line,
+                        f"command {command.name} emits {emitted!r}, "
+                        "which is marked external (published by another context)",
+                    )
         for policy in model.policies:
             if policy.when and policy.when not in events:
-                self.fail(policy.line, f"policy {policy.name} reacts to {policy.when!r}, "
-                          "which is not an event of the model")
+                self.fail(
+                    policy.line,
+                    f"policy {policy.name} reacts to {policy.when!r}, "
+                    "which is not an event of the model",
+                )
             if policy.then and policy.then not in commands:
-                self.fail(policy.line, f"policy {policy.name} issues {policy.then!r}, "
-                          "which is not a command of the model")
+                self.fail(
+                    policy.line,
+                    f"policy {policy.name} issues {policy.then!r}, "
+                    "which is not a command of the model",
+                )
         channels: dict[str, str] = {}
         for event in model.events:
             if event.channel in channels:
-                self.fail(event.line, f"event {event.name} uses channel {event.channel!r}, "
-                          f"already used by {channels[event.channel]}")
+                self.fail(
+                    event.line,
+                    f"event {event.name} uses channel {event.channel!r}, "
+                    f"already used by {channels[event.channel]}",
+                )
             channels[event.channel] = event.name
-
-
-def key_line(mapping: CommentedMap, key: Any, fallback: int = 1) -> int:
-    """The 1-based line of `key` in `mapping`, or `fallback` when it is absent."""
-    try:
-        return int(mapping.lc.key(key)[0]) + 1
-    except (KeyError, TypeError, AttributeError):
-        try:
-            return int(mapping.lc.line) + 1
-        except (AttributeError, TypeError):
-            return fallback
-
-
-def _plain(value: Any) -> Any:
-    """ruamel's round-trip scalars and containers as plain Python values."""
-    if isinstance(value, CommentedMap):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, CommentedSeq):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool | type(None)):
-        return value
-    for plain in (str, int, float):
-        if isinstance(value, plain):
-            return plain(value)
-    return value

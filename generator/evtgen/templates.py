@@ -37,8 +37,7 @@ def default_model_text() -> str:
     from evtgen.view import model_view
 
     view = model_view(load_model(sample_model_path(), service="orders"))
-    return (_DEFAULT_MODEL_HEADER + "{% raw %}\n" + json.dumps(view, indent=1)
-            + "\n{% endraw %}\n")
+    return _DEFAULT_MODEL_HEADER + "{% raw %}\n" + json.dumps(view, indent=1) + "\n{% endraw %}\n"
 
 
 if __name__ == "__main__":

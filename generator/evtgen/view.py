@@ -116,8 +116,11 @@ def assignable(source: FieldType, target: FieldType) -> bool:
         return False
     same = source.kind == target.kind and source.symbols == target.symbols
     if source.kind == "list" and target.kind == "list":
-        return (source.items is not None and target.items is not None
-                and assignable(source.items, target.items))
+        return (
+            source.items is not None
+            and target.items is not None
+            and assignable(source.items, target.items)
+        )
     return same
 
 
@@ -136,8 +139,9 @@ def _fill(target: Field, sources: list[tuple[str, tuple[Field, ...]]], code: lis
     return value
 
 
-def _filled(target: Field, sources: list[tuple[str, tuple[Field, ...]]],
-            code: list[str]) -> dict[str, Any]:
+def _filled(
+    target: Field, sources: list[tuple[str, tuple[Field, ...]]], code: list[str]
+) -> dict[str, Any]:
     value = _fill(target, sources, code)
     # `copied`: the value comes from a source field, so a test can check it arrived
     copied = any(value == f"{prefix}.{target.name}" for prefix, _ in sources)
@@ -163,8 +167,7 @@ def _aggregate(aggregate: Aggregate, code: dict[str, list[str]]) -> dict[str, An
         "id": id_field.name,
         "id_python": id_field.type.python(),
         # a fresh aggregate: its identity and, for every other field, nothing given
-        "blank": [_filled(f, [], code["domain"]) for f in aggregate.fields
-                  if f is not id_field],
+        "blank": [_filled(f, [], code["domain"]) for f in aggregate.fields if f is not id_field],
         "fields": [_field(f, code["domain"]) for f in aggregate.fields],
         "samples": [_sample(f, code["samples"]) for f in aggregate.fields],
     }
@@ -173,20 +176,26 @@ def _aggregate(aggregate: Aggregate, code: dict[str, list[str]]) -> dict[str, An
 def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict[str, Any]:
     aggregate = model.aggregate(command.aggregate)
     id_field = aggregate.id_field
-    creates = not any(f.name == id_field.name and assignable(f.type, id_field.type)
-                      for f in command.fields)
-    changes = [f.name for f in aggregate.fields
-               if f is not id_field and any(c.name == f.name and assignable(c.type, f.type)
-                                            for c in command.fields)]
+    creates = not any(
+        f.name == id_field.name and assignable(f.type, id_field.type) for f in command.fields
+    )
+    changes = [
+        f.name
+        for f in aggregate.fields
+        if f is not id_field
+        and any(c.name == f.name and assignable(c.type, f.type) for c in command.fields)
+    ]
     emitted = []
     for name in command.emits:
         event = model.event(name)
         sources = [("command", command.fields), ("state", aggregate.fields)]
-        emitted.append({
-            "name": event.name,
-            "snake": snake(event.name),
-            "fields": [_filled(f, sources, code["domain"]) for f in event.fields],
-        })
+        emitted.append(
+            {
+                "name": event.name,
+                "snake": snake(event.name),
+                "fields": [_filled(f, sources, code["domain"]) for f in event.fields],
+            }
+        )
     return {
         "name": command.name,
         "snake": snake(command.name),
@@ -306,16 +315,31 @@ def model_document(model: Model) -> dict[str, Any]:
         "description": model.description,
         "aggregates": [{"name": a.name, "fields": fields(a.fields)} for a in model.aggregates],
         "commands": [
-            with_doc({"name": c.name, "aggregate": c.aggregate, "fields": fields(c.fields),
-                      "emits": list(c.emits)}, c.doc)
+            with_doc(
+                {
+                    "name": c.name,
+                    "aggregate": c.aggregate,
+                    "fields": fields(c.fields),
+                    "emits": list(c.emits),
+                },
+                c.doc,
+            )
             for c in model.commands
         ],
         "events": [
-            with_doc({"name": e.name, "channel": e.channel,
-                      **({"external": True} if e.external else {}),
-                      "fields": fields(e.fields)}, e.doc)
+            with_doc(
+                {
+                    "name": e.name,
+                    "channel": e.channel,
+                    **({"external": True} if e.external else {}),
+                    "fields": fields(e.fields),
+                },
+                e.doc,
+            )
             for e in model.events
         ],
-        "policies": [with_doc({"name": p.name, "when": p.when, "then": p.then}, p.doc)
-                     for p in model.policies],
+        "policies": [
+            with_doc({"name": p.name, "when": p.when, "then": p.then}, p.doc)
+            for p in model.policies
+        ],
     }

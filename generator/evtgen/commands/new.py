@@ -16,6 +16,7 @@ from typing import Any
 
 from evtgen.errors import NotAvailable, UsageError
 from evtgen.loader import ModelError, check_service_name, load_model
+from evtgen.render import staging_worker
 from evtgen.templates import bundled_template, sample_model_path
 
 BROKERS = ("kafka", "rabbitmq", "nats", "redis")
@@ -80,8 +81,10 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
 def _answers(request: NewServiceRequest) -> dict[str, Any]:
     """The template answers the options give; anything not given is asked (or defaulted)."""
     if request.asyncapi is not None:
-        raise NotAvailable("--asyncapi is not available in this version of evtgen yet; "
-                           "describe the service with --model FILE")
+        raise NotAvailable(
+            "--asyncapi is not available in this version of evtgen yet; "
+            "describe the service with --model FILE"
+        )
     if request.model is not None and not request.model.is_file():
         raise UsageError(f"model file {request.model} does not exist")
     answers: dict[str, Any] = {}
@@ -98,11 +101,14 @@ def _answers(request: NewServiceRequest) -> dict[str, Any]:
             raise UsageError(f"unknown {flag} {value!r}; choose one of: {', '.join(choices)}")
         answers[option] = value
     if answers.get("ci", "none") != "none":
-        raise NotAvailable("--ci github|tekton|both is not available in this version of evtgen "
-                           "yet; use --ci none")
+        raise NotAvailable(
+            "--ci github|tekton|both is not available in this version of evtgen yet; use --ci none"
+        )
     if answers.get("pattern") == "orchestration":
-        raise NotAvailable("--pattern orchestration is not available in this version of "
-                           "evtgen yet; use --pattern choreography")
+        raise NotAvailable(
+            "--pattern orchestration is not available in this version of "
+            "evtgen yet; use --pattern choreography"
+        )
     answers.pop("ci", None)
     answers.pop("pattern", None)
     for item in request.data:
@@ -124,34 +130,38 @@ def _check_destination(dest: Path) -> None:
         raise UsageError(f"the parent of the destination, {dest.parent}, does not exist")
 
 
-def _render(template: str, dest: Path, answers: dict[str, Any],
-            request: NewServiceRequest) -> None:
+def _render(template: str, dest: Path, answers: dict[str, Any], request: NewServiceRequest) -> None:
     """Run Copier into a temporary sibling of `dest`, then move the result into place."""
-    from copier import run_copy
     from copier.errors import CopierError, InteractiveSessionError, UnsafeTemplateError
 
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.evtgen-", dir=dest.parent))
     target = staging / dest.name
     try:
         try:
-            run_copy(
-                template,
-                target,
+            with staging_worker(
+                src_path=template,
+                dst_path=target,
                 data=answers,
                 vcs_ref=request.vcs_ref,
                 defaults=request.defaults,
                 unsafe=request.trust,
                 quiet=True,
-            )
+            ) as copier_worker:
+                copier_worker.run_copy()
         except InteractiveSessionError as err:
-            raise UsageError("the template has questions to ask but there is no terminal; "
-                             "pass --defaults, or the answers as options or --data") from err
+            raise UsageError(
+                "the template has questions to ask but there is no terminal; "
+                "pass --defaults, or the answers as options or --data"
+            ) from err
         except UnsafeTemplateError as err:
-            raise UsageError(f"the template {template} runs its own code (tasks, migrations "
-                             "or extensions); pass --trust if you trust it") from err
+            raise UsageError(
+                f"the template {template} runs its own code (tasks, migrations "
+                "or extensions); pass --trust if you trust it"
+            ) from err
         except (CopierError, ValueError) as err:
-            raise UsageError(f"the template {template} could not be rendered: "
-                             f"{_one_line(err)}") from err
+            raise UsageError(
+                f"the template {template} could not be rendered: {_one_line(err)}"
+            ) from err
         except KeyboardInterrupt:
             print("evtgen: interrupted; nothing was written", file=sys.stderr)
             raise
@@ -164,15 +174,15 @@ def _render(template: str, dest: Path, answers: dict[str, Any],
 
 def recorded_answers(repo: Path) -> dict[str, Any]:
     """The answers Copier recorded in the repo, less the bulky model view."""
-    from ruamel.yaml import YAML
+    from evtgen.yamllines import load_plain
 
     answers_file = repo / ".copier-answers.yml"
     if not answers_file.is_file():
         return {}
-    recorded = YAML(typ="safe").load(answers_file.read_text(encoding="utf-8")) or {}
+    recorded = load_plain(answers_file.read_text(encoding="utf-8")) or {}
     return {k: v for k, v in recorded.items() if k != "model"}
 
 
 def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return text or type(err).__name__
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -1,0 +1,5 @@
+import sys
+
+from evtgen.cli import main
+
+sys.exit(main())

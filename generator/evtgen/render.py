@@ -1,0 +1,109 @@
+"""Rendering with Copier, plus what evtgen adds to it for speed.
+
+- Copier compiles every template file, file name and answer default with Jinja on
+  every render. evtgen keeps the compiled code on disk, keyed by the source and
+  everything that shapes its compilation, so an unchanged template is compiled
+  once per machine, not once per render (`new`, and every repo of a fleet update).
+- Copier asks git about every file it writes to keep the index's executable bit in
+  step (a subprocess per file). evtgen always renders into a fresh staging
+  directory that git does not track, so there is nothing to keep in step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from copier import Worker
+    from jinja2 import Environment
+
+
+def cache_dir() -> Path:
+    """evtgen's per-user cache: $EVTGEN_CACHE_DIR, else $XDG_CACHE_HOME/evtgen."""
+    if explicit := os.environ.get("EVTGEN_CACHE_DIR"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "evtgen"
+
+
+def staging_worker(**options: Any) -> Worker:
+    """A Copier Worker for rendering into a staging directory that evtgen made."""
+    from copier import Worker
+
+    class StagingWorker(Worker):
+        def _sync_git_index_executable_bit(self, *args: Any, **kwargs: Any) -> None:
+            return None  # a fresh staging directory has no git index to keep in step
+
+    made = StagingWorker(**options)
+    directory = cache_dir() / "jinja-code"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return made  # no cache: the same result, compiled afresh
+    cache_compiled_code(made.jinja_env, directory)
+    return made
+
+
+def cache_compiled_code(env: Environment, directory: Path) -> None:
+    """Make `env.compile` keep what it compiles in `directory`, for any process."""
+    import jinja2
+
+    original = env.compile
+    shape = repr(
+        (
+            sys.version,
+            jinja2.__version__,
+            type(env).__qualname__,
+            sorted(env.extensions),
+            env.block_start_string,
+            env.block_end_string,
+            env.variable_start_string,
+            env.variable_end_string,
+            env.comment_start_string,
+            env.comment_end_string,
+            env.line_statement_prefix,
+            env.line_comment_prefix,
+            env.trim_blocks,
+            env.lstrip_blocks,
+            env.newline_sequence,
+            env.keep_trailing_newline,
+            env.optimized,
+            env.is_async,
+            env.autoescape,
+        )
+    )
+
+    def compile(
+        source: Any,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> Any:
+        if raw or not isinstance(source, str):
+            return original(source, name, filename, raw, defer_init)
+        key = hashlib.sha256(repr((shape, source, name, filename, defer_init)).encode())
+        path = directory / key.hexdigest()
+        try:
+            code = marshal.loads(path.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            pass
+        else:
+            # extensions keep state in their preprocess hook (Copier's `yield` does)
+            env.preprocess(source, name, filename)
+            return code
+        code = original(source, name, filename, raw, defer_init)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            temporary.write_bytes(marshal.dumps(code))
+            os.replace(temporary, path)
+        except OSError:
+            temporary.unlink(missing_ok=True)
+        return code
+
+    env.compile = compile  # type: ignore[method-assign]

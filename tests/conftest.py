@@ -1,0 +1,54 @@
+"""Shared helpers: run the real CLI, write models in a line or two."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template"
+EVTGEN = [sys.executable, "-m", "evtgen"]
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_evtgen(*args: str | os.PathLike[str], cwd: Path | None = None) -> Run:
+    """Run `evtgen ARGS...` as a user would, in its own process."""
+    done = subprocess.run(
+        [*EVTGEN, *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def evtgen() -> Callable[..., Run]:
+    return run_evtgen
+
+
+@pytest.fixture
+def write_model(tmp_path: Path) -> Callable[[str], Path]:
+    """Write a model file from indented YAML text; returns its path."""
+
+    def write(text: str, name: str = "model.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+        return path
+
+    return write

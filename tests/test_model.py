@@ -1,0 +1,189 @@
+"""The model: parsed once into typed objects, every mistake reported with its line."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from evtgen.fieldtypes import FieldType
+from evtgen.loader import ModelError, parse_model
+from evtgen.model import default_channel, kebab, pascal, snake
+from evtgen.templates import sample_model_path
+
+SPEC_MODEL = """\
+service: orders
+description: Takes orders and confirms them once paid.
+aggregates:
+  - name: Order
+    fields: {order_id: uuid, customer_id: string, amount: double, status: string}
+commands:
+  - name: PlaceOrder
+    aggregate: Order
+    fields: {customer_id: string, amount: double}
+    emits: [OrderPlaced]
+  - name: ConfirmOrder
+    aggregate: Order
+    fields: {order_id: uuid}
+    emits: [OrderConfirmed]
+events:
+  - name: OrderPlaced
+    fields: {order_id: uuid, customer_id: string, amount: double}
+  - name: OrderConfirmed
+    fields: {order_id: uuid}
+  - name: PaymentAuthorized        # published by another bounded context
+    external: true
+    channel: payments.payment-authorized.v1
+    fields: {order_id: uuid, payment_id: string}
+policies:
+  - name: ConfirmWhenPaid
+    when: PaymentAuthorized
+    then: ConfirmOrder
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ModelError) as caught:
+        parse_model(textwrap.dedent(text), "m.yaml")
+    return [str(p) for p in caught.value.problems]
+
+
+def test_the_spec_model_parses_into_typed_objects() -> None:
+    model = parse_model(SPEC_MODEL, "orders.yaml")
+    assert model.service == "orders"
+    assert [a.name for a in model.aggregates] == ["Order"]
+    assert model.aggregate("Order").id_field.name == "order_id"
+    assert model.command("PlaceOrder").emits == ("OrderPlaced",)
+    assert model.event("OrderPlaced").channel == "orders.order-placed.v1"
+    assert model.event("PaymentAuthorized").channel == "payments.payment-authorized.v1"
+    assert model.event("PaymentAuthorized").external
+    assert [e.name for e in model.consumed_events] == ["PaymentAuthorized"]
+    assert [e.name for e in model.emitted_events] == ["OrderPlaced", "OrderConfirmed"]
+
+
+def test_the_sample_model_takes_the_name_it_is_created_for() -> None:
+    model = parse_model(sample_model_path().read_text(), "sample", service="billing")
+    assert model.service == "billing"
+    assert model.event("OrderPlaced").channel == "billing.order-placed.v1"
+
+
+def test_field_types_in_both_spellings() -> None:
+    model = parse_model(
+        """\
+        service: shop
+        events:
+          - name: Things
+            fields:
+              a: string?
+              b: {type: enum, symbols: [OPEN, CLOSED]}
+              c: {type: list, items: long}
+              d: {type: string, optional: true, default: "n/a", doc: why it exists}
+              e: {type: list, items: {type: enum, symbols: [X]}}
+        """.replace("        ", ""),
+        "m.yaml",
+    )
+    fields = {f.name: f for f in model.event("Things").fields}
+    assert fields["a"].type == FieldType("string", optional=True)
+    assert fields["b"].type == FieldType("enum", symbols=("OPEN", "CLOSED"))
+    assert fields["c"].type == FieldType("list", items=FieldType("long"))
+    assert fields["d"].default == "n/a" and fields["d"].doc == "why it exists"
+    assert fields["d"].type.optional
+    assert fields["e"].type.items == FieldType("enum", symbols=("X",))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "service: s\nevents:\n  - name: E\n    fields: {a: strin}\n",
+            "m.yaml:4: unknown type 'strin' of field a of event E",
+        ),
+        (
+            "service: s\nevents:\n  - name: E\n    fields: {a: string}\n  - name: E\n",
+            "m.yaml:5: event name 'E' is already used by a event",
+        ),
+        (
+            "service: s\naggregates:\n  - name: A\n    fields: {id: uuid}\nevents:\n  - name: A\n",
+            "m.yaml:6: event name 'A' is already used by a aggregate",
+        ),
+        (
+            "service: s\nevents:\n  - name: E\ncommands:\n  - name: C\n    aggregate: A\n",
+            "m.yaml:5: command C acts on aggregate 'A', which the model does not define",
+        ),
+        (
+            "service: s\naggregates:\n  - {name: A, fields: {id: uuid}}\n"
+            "commands:\n  - {name: C, aggregate: A, emits: [Nope]}\n",
+            "m.yaml:5: command C emits 'Nope', which is not an event of the model",
+        ),
+        (
+            "service: s\npolicies:\n  - {name: P, when: Ghost, then: C}\n",
+            "m.yaml:3: policy P reacts to 'Ghost', which is not an event of the model",
+        ),
+        (
+            "service: s\nevents:\n  - {name: E}\npolicies:\n  - {name: P, when: E, then: Ghost}\n",
+            "m.yaml:5: policy P issues 'Ghost', which is not a command of the model",
+        ),
+        (
+            "service: s\nevents:\n  - name: order_placed\n",
+            "m.yaml:3: event name 'order_placed' must be PascalCase",
+        ),
+        (
+            "service: s\nevents:\n  - name: E\n    fields: {OrderId: uuid}\n",
+            "m.yaml:4: field name 'OrderId' of event E must be snake_case",
+        ),
+        (
+            "service: s\nevents:\n  - name: E\n    fields: {class: uuid}\n",
+            "m.yaml:4: field name 'class' of event E must be snake_case",
+        ),
+        ("service: Orders_Svc\n", "m.yaml:1: service name 'Orders_Svc' is not lowercase"),
+        (
+            "service: s\nevents:\n  - name: E\n    fields: {a: {type: enum}}\n",
+            "m.yaml:4: enum field a of event E needs 'symbols:'",
+        ),
+        (
+            "service: s\nevents:\n  - name: E\n    fields: {a: {type: int, default: nope}}\n",
+            "m.yaml:4: default 'nope' of field a of event E is not a valid int",
+        ),
+        (
+            "service: s\nevents:\n  - name: E\n    colour: red\n",
+            "m.yaml:4: unknown key 'colour' in an entry of events",
+        ),
+        (
+            "service: s\nevents:\n  - {name: E, channel: 'a b'}\n",
+            "m.yaml:3: channel 'a b' of event E may hold only",
+        ),
+        (
+            "service: s\nevents:\n  - {name: E, channel: x}\n  - {name: F, channel: x}\n",
+            "m.yaml:4: event F uses channel 'x', already used by E",
+        ),
+        ("service: s\nevents: [\n  - name: E\n", "m.yaml:3: YAML syntax error"),
+        ("service: s\nservice: t\n", "m.yaml:2: YAML syntax error: found duplicate key"),
+        ("- just a list\n", "m.yaml:1: the model must be a mapping"),
+        (
+            "service: s\nevents:\n  - name: E\ncommands:\n  - name: C\n    aggregate: A\n"
+            "aggregates:\n  - {name: A, fields: {id: uuid}}\n"
+            "commands:\n",
+            "m.yaml:9: YAML syntax error: found duplicate key",
+        ),
+    ],
+)
+def test_each_mistake_names_the_file_and_line(text: str, expected: str) -> None:
+    found = problems(text)
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_all_problems_are_reported_at_once_in_line_order() -> None:
+    found = problems(
+        "service: s\nevents:\n  - name: e\n    fields: {a: nope}\n"
+        "policies:\n  - {name: P, when: X, then: Y}\n"
+    )
+    assert [p.split(":")[1] for p in found] == sorted((p.split(":")[1] for p in found), key=int)
+    assert len(found) >= 4
+
+
+def test_names_convert_between_cases() -> None:
+    assert snake("PlaceOrder") == "place_order"
+    assert snake("HTTPRequestSent") == "http_request_sent"
+    assert kebab("OrderPlaced") == "order-placed"
+    assert pascal("order_id") == "OrderId"
+    assert default_channel("order-service", "OrderPlaced") == "order-service.order-placed.v1"
