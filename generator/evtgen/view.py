@@ -55,7 +55,10 @@ def model_view(model: Model) -> dict[str, Any]:
         "events": [_event(model, e, code) for e in model.events],
         "policies": [_policy(model, p, code) for p in model.policies],
         "consumed": [_consumed(model, e) for e in model.consumed_events],
-        "emitted": [e.name for e in model.emitted_events],
+        "emitted": [
+            {"event": e.name, "snake": snake(e.name), "channel": e.channel}
+            for e in model.emitted_events
+        ],
         "source": model_document(model),
     }
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
