@@ -26,19 +26,35 @@ def fresh_venv(repo: Path) -> Path:
     """A new virtual environment in REPO/.venv with the repo and its test extra."""
     env = {**os.environ, "VIRTUAL_ENV": str(repo / ".venv")}
     shutil.rmtree(repo / ".venv", ignore_errors=True)
-    subprocess.run([uv(), "venv", "-q", "--python", sys.executable, str(repo / ".venv")],
-                   check=True, env=env, capture_output=True)
-    done = subprocess.run([uv(), "pip", "install", "-q", "-e", f"{repo}[test]"],
-                          env=env, capture_output=True, text=True)
+    subprocess.run(
+        [uv(), "venv", "-q", "--python", sys.executable, str(repo / ".venv")],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    done = subprocess.run(
+        [uv(), "pip", "install", "-q", "-e", f"{repo}[test]"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode:
         raise AssertionError(f"installing {repo} failed:\n{done.stdout}{done.stderr}")
     return repo / ".venv" / "bin"
 
 
-def run_in(repo: Path, bin_dir: Path, *command: str, extra_env: dict[str, str] | None = None) -> Check:
+def run_in(
+    repo: Path, bin_dir: Path, *command: str, extra_env: dict[str, str] | None = None
+) -> Check:
     env = {k: v for k, v in os.environ.items() if k not in ("BROKER_URL", "VIRTUAL_ENV")}
     env.update(extra_env or {})
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-    done = subprocess.run([str(bin_dir / command[0]), *command[1:]], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [str(bin_dir / command[0]), *command[1:]],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     return Check(" ".join(command), done.returncode, done.stdout + done.stderr)

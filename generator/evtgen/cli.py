@@ -181,10 +181,7 @@ def template_test(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; bad input becomes one line on stderr and exit 2, never a traceback."""
-    try:  # typer >= 0.24 carries its own copy of click
-        from typer._click import exceptions as click
-    except ImportError:  # pragma: no cover - older typer depends on click
-        from click import exceptions as click  # type: ignore[no-redef]
+    from click import exceptions as click
 
     command = typer.main.get_command(app)
     try:
@@ -202,10 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{where}: error: {err.format_message()} (see '{where} --help')", file=sys.stderr)
         return 2
     except UsageError as err:
-        for line in str(err).splitlines() or ["bad input"]:
-            print(
-                f"evtgen: error: {line}" if ":" not in line.split(" ")[0] else line, file=sys.stderr
-            )
+        print("\n".join(err.lines()), file=sys.stderr)
         return err.exit_code
     return 0
 

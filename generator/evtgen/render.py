@@ -85,8 +85,10 @@ def cache_compiled_code(env: Environment, directory: Path) -> None:
         raw: bool = False,
         defer_init: bool = False,
     ) -> Any:
-        if raw or not isinstance(source, str):
-            return original(source, name, filename, raw, defer_init)
+        if raw:
+            return original(source, name, filename, True, defer_init)
+        if not isinstance(source, str):
+            return original(source, name, filename, False, defer_init)
         key = hashlib.sha256(repr((shape, source, name, filename, defer_init)).encode())
         path = directory / key.hexdigest()
         try:
@@ -97,7 +99,7 @@ def cache_compiled_code(env: Environment, directory: Path) -> None:
             # extensions keep state in their preprocess hook (Copier's `yield` does)
             env.preprocess(source, name, filename)
             return code
-        code = original(source, name, filename, raw, defer_init)
+        code = original(source, name, filename, False, defer_init)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
         try:
             temporary.write_bytes(marshal.dumps(code))

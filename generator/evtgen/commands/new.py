@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evtgen.errors import NotAvailable, UsageError
+from evtgen.errors import InputProblems, Interrupted, NotAvailable, UsageError
 from evtgen.loader import ModelError, check_service_name, load_model
 from evtgen.render import staging_worker
 from evtgen.templates import bundled_template, sample_model_path
@@ -61,7 +60,7 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     try:
         model = load_model(model_path, service=request.name)
     except ModelError as err:
-        raise UsageError(str(err)) from err
+        raise InputProblems(str(err)) from err
 
     from evtgen.view import model_view
 
@@ -132,7 +131,13 @@ def _check_destination(dest: Path) -> None:
 
 def _render(template: str, dest: Path, answers: dict[str, Any], request: NewServiceRequest) -> None:
     """Run Copier into a temporary sibling of `dest`, then move the result into place."""
-    from copier.errors import CopierError, InteractiveSessionError, UnsafeTemplateError
+    from copier.errors import (
+        CopierAnswersInterrupt,
+        CopierError,
+        InteractiveSessionError,
+        UnsafeTemplateError,
+    )
+    from jinja2 import TemplateError
 
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.evtgen-", dir=dest.parent))
     target = staging / dest.name
@@ -148,6 +153,8 @@ def _render(template: str, dest: Path, answers: dict[str, Any], request: NewServ
                 quiet=True,
             ) as copier_worker:
                 copier_worker.run_copy()
+        except CopierAnswersInterrupt as err:
+            raise Interrupted("interrupted while answering; nothing was written") from err
         except InteractiveSessionError as err:
             raise UsageError(
                 "the template has questions to ask but there is no terminal; "
@@ -158,13 +165,12 @@ def _render(template: str, dest: Path, answers: dict[str, Any], request: NewServ
                 f"the template {template} runs its own code (tasks, migrations "
                 "or extensions); pass --trust if you trust it"
             ) from err
-        except (CopierError, ValueError) as err:
+        except (CopierError, TemplateError, ValueError, OSError) as err:
             raise UsageError(
                 f"the template {template} could not be rendered: {_one_line(err)}"
             ) from err
-        except KeyboardInterrupt:
-            print("evtgen: interrupted; nothing was written", file=sys.stderr)
-            raise
+        except KeyboardInterrupt as err:
+            raise Interrupted("interrupted; nothing was written") from err
         if dest.is_dir():
             dest.rmdir()  # checked empty before rendering
         os.replace(target, dest)

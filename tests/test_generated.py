@@ -1,0 +1,119 @@
+"""Every broker x schema format: the generated repo installs in a fresh virtual
+environment and its own checks pass (pytest, ruff, mypy); its schemas and its
+AsyncAPI document are valid by the real parsers.
+
+The real-broker integration tests of each repo run too when the broker's URL is
+given (BROKER_URL_KAFKA, BROKER_URL_RABBITMQ, BROKER_URL_NATS, BROKER_URL_REDIS, as
+`.ci/run` sets after `scripts/brokers.sh up`); without it they must be the only
+skipped tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import fastavro
+import pytest
+from conftest import ROOT, run_evtgen
+from generated import fresh_venv, run_in
+from jsonschema import Draft7Validator
+from ruamel.yaml import YAML
+
+BROKERS = ("kafka", "rabbitmq", "nats", "redis")
+FORMATS = ("avro", "jsonschema")
+ASYNCAPI_CHECK = ROOT / "tests" / "tools" / "asyncapi"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(b, f) for b in BROKERS for f in FORMATS],
+    ids=lambda p: f"{p[0]}-{p[1]}",
+)
+def generated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, str, Path]:
+    broker, schema_format = request.param
+    repo = tmp_path_factory.mktemp("repo") / "orders"
+    done = run_evtgen(
+        "new",
+        "service",
+        "orders",
+        "--defaults",
+        "--dest",
+        repo,
+        "--broker",
+        broker,
+        "--schema-format",
+        schema_format,
+    )
+    assert done.code == 0, done.stderr
+    return broker, schema_format, repo
+
+
+def test_its_own_tests_pass_and_only_the_real_broker_ones_skip(
+    generated: tuple[str, str, Path],
+) -> None:
+    broker, _, repo = generated
+    bin_dir = fresh_venv(repo)
+    url = os.environ.get(f"BROKER_URL_{broker.upper()}")
+    result = run_in(
+        repo,
+        bin_dir,
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-rs",
+        extra_env={"BROKER_URL": url} if url else None,
+    )
+    assert result.code == 0, result.output
+    summary = result.output.strip().splitlines()[-1]
+    assert re.search(r"\d+ passed", summary), summary
+    assert "failed" not in summary and "error" not in summary, summary
+    skipped = [line for line in result.output.splitlines() if line.startswith("SKIPPED")]
+    if url:
+        assert not skipped, result.output
+    else:
+        assert skipped and all(
+            "tests/integration" in line and "BROKER_URL is not set" in line for line in skipped
+        ), result.output
+    for check in (("ruff", "check", "."), ("mypy",)):
+        outcome = run_in(repo, bin_dir, *check)
+        assert outcome.code == 0, f"{outcome.command}:\n{outcome.output}"
+
+
+def test_schemas_parse_with_the_real_parsers(generated: tuple[str, str, Path]) -> None:
+    _, schema_format, repo = generated
+    events = {e["name"] for e in YAML(typ="safe").load(repo / "model.yaml")["events"]}
+    if schema_format == "avro":
+        files = sorted((repo / "schemas").glob("*.avsc"))
+        for path in files:
+            fastavro.parse_schema(json.loads(path.read_text()))
+        assert {p.name.removesuffix(".avsc") for p in files} == events
+    else:
+        files = sorted((repo / "schemas").glob("*.schema.json"))
+        for path in files:
+            Draft7Validator.check_schema(json.loads(path.read_text()))
+        assert {p.name.removesuffix(".schema.json") for p in files} == events
+
+
+def test_asyncapi_document_passes_the_asyncapi_parser(generated: tuple[str, str, Path]) -> None:
+    _, _, repo = generated
+    if shutil.which("node") is None or not (ASYNCAPI_CHECK / "node_modules").is_dir():
+        pytest.fail(
+            "the AsyncAPI checker is not installed: it needs Node.js and "
+            "`npm ci --prefix tests/tools/asyncapi` (.ci/run does both)"
+        )
+    done = subprocess.run(
+        ["node", str(ASYNCAPI_CHECK / "validate.mjs"), str(repo / "schemas" / "asyncapi.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
