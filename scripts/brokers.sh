@@ -136,6 +136,7 @@ answers() {
 }
 
 port_open() {
+    # shellcheck disable=SC2016 # $0 is expanded by the child bash
     timeout 3 "$BASH" -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"' "$1" >/dev/null 2>&1
 }
 
@@ -164,7 +165,8 @@ managed_pids() {
     for f in "${files[@]}"; do
         [[ -s $f ]] || continue
         pid=$(tr -dc '0-9' <"$f")
-        [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || continue
+        [[ -n $pid ]] || continue
+        kill -0 "$pid" 2>/dev/null || continue
         cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
         [[ $cmdline == *"$pattern"* ]] && echo "$pid"
     done
@@ -249,8 +251,8 @@ stop_distro_service() {
         as_root /etc/init.d/"$svc" stop >/dev/null 2>&1 || true
     fi
     # rabbitmq's init script does not always wait; make sure the port is free before we go on.
-    local i
-    for i in $(seq 1 60); do
+    local _
+    for _ in $(seq 1 60); do
         case $svc in
             rabbitmq-server) port_open 5672 || port_open 25672 || return 0 ;;
             redis-server) port_open 6379 || return 0 ;;
@@ -349,7 +351,9 @@ ensure_installed() {
         if [[ $name == kafka ]]; then
             local major
             major=$(java_major)
-            [[ -n $major ]] && ((major >= 17)) || die "kafka: needs Java 17 or newer as \`java\` on PATH (found: ${major:-none})"
+            if [[ -z $major ]] || ((major < 17)); then
+                die "kafka: needs Java 17 or newer as \`java\` on PATH (found: ${major:-none})"
+            fi
             fetch_kafka_jars
         fi
     done
@@ -364,7 +368,7 @@ start_redis() {
     redis-server --bind 127.0.0.1 --port 6379 --protected-mode yes \
         --save '' --appendonly no --dir "$d" \
         --daemonize yes --pidfile "$(pidfile_of redis)" --logfile "$d/redis.log" \
-        </dev/null >>"$d/redis.log" 2>&1 9>&-
+        </dev/null >>"$d/redis.out" 2>&1 9>&-
 }
 
 start_nats() {
@@ -375,24 +379,27 @@ start_nats() {
     echo "$pid" >"$(pidfile_of nats)"
 }
 
+# Environment for our own RabbitMQ node: everything under the state dir, loopback only
+# (AMQP listener, Erlang distribution port and epmd), no plugins (no management UI).
 rabbit_env() {
     local d
     d=$(dir_of rabbitmq)
-    env HOME="$d/home" \
-        RABBITMQ_CONF_ENV_FILE="$d/rabbitmq-env.conf" \
-        RABBITMQ_NODENAME="$RABBIT_NODE" \
-        RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
-        RABBITMQ_NODE_PORT=5672 \
-        RABBITMQ_DIST_PORT=25672 \
-        RABBITMQ_CONFIG_FILE="$d/rabbitmq.conf" \
-        RABBITMQ_ADVANCED_CONFIG_FILE="$d/advanced.config" \
-        RABBITMQ_ENABLED_PLUGINS_FILE="$d/enabled_plugins" \
-        RABBITMQ_MNESIA_BASE="$d/mnesia" \
-        RABBITMQ_LOG_BASE="$d/log" \
-        RABBITMQ_PID_FILE="$d/beam.pid" \
-        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
-        ERL_EPMD_ADDRESS=127.0.0.1 \
-        "$@"
+    RABBIT_ENV=(
+        HOME="$d/home" # the Erlang cookie lives here
+        RABBITMQ_CONF_ENV_FILE="$d/rabbitmq-env.conf"
+        RABBITMQ_NODENAME="$RABBIT_NODE"
+        RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+        RABBITMQ_NODE_PORT=5672
+        RABBITMQ_DIST_PORT=25672
+        RABBITMQ_CONFIG_FILE="$d/rabbitmq.conf"
+        RABBITMQ_ADVANCED_CONFIG_FILE="$d/advanced.config"
+        RABBITMQ_ENABLED_PLUGINS_FILE="$d/enabled_plugins"
+        RABBITMQ_MNESIA_BASE="$d/mnesia"
+        RABBITMQ_LOG_BASE="$d/log"
+        RABBITMQ_PID_FILE="$d/beam.pid"
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+        ERL_EPMD_ADDRESS=127.0.0.1
+    )
 }
 
 start_rabbitmq() {
@@ -410,14 +417,9 @@ log.console = false
 EOF
     rm -f "$d/beam.pid"
     [[ -f $d/rabbitmq.out ]] && mv -f "$d/rabbitmq.out" "$d/rabbitmq.out.prev"
-    pid=$(rabbit_env setsid /usr/lib/rabbitmq/bin/rabbitmq-server </dev/null >>"$d/rabbitmq.out" 2>&1 9>&- & echo $!)
+    rabbit_env
+    pid=$(spawn "$d/rabbitmq.out" env "${RABBIT_ENV[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server)
     echo "$pid" >"$(pidfile_of rabbitmq)"
-}
-
-kafka_java() {
-    local d
-    d=$(dir_of kafka)
-    java -Dlog4j2.configurationFile="$d/log4j2.properties" "$@"
 }
 
 kafka_tool() {

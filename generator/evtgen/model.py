@@ -7,7 +7,7 @@ template view, the schema writers) reads only these objects.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from evtgen.fieldtypes import FieldType
@@ -47,7 +47,7 @@ class Field:
 class Aggregate:
     name: str
     fields: tuple[Field, ...]
-    line: int = 0
+    line: int = field(default=0, compare=False)  # where the model file defines it
 
     @property
     def id_field(self) -> Field:
@@ -66,7 +66,7 @@ class Command:
     fields: tuple[Field, ...]
     emits: tuple[str, ...]
     doc: str = ""
-    line: int = 0
+    line: int = field(default=0, compare=False)  # where the model file defines it
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class Event:
     fields: tuple[Field, ...]
     external: bool = False
     doc: str = ""
-    line: int = 0
+    line: int = field(default=0, compare=False)  # where the model file defines it
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Policy:
     when: str
     then: str
     doc: str = ""
-    line: int = 0
+    line: int = field(default=0, compare=False)  # where the model file defines it
 
 
 @dataclass(frozen=True)

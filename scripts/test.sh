@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: installs what the tests need (Python
+# packages, the npm AsyncAPI checker), starts the real brokers, and runs pytest.
+# Arguments go to pytest, e.g. `scripts/test.sh -k model -x`.
+# EVTGEN_NO_BROKERS=1 skips the brokers: generated repos then skip their
+# real-broker tests (and say so).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+npm ci --prefix tests/tools/asyncapi --no-audit --no-fund --loglevel=error
+
+if [ "${EVTGEN_NO_BROKERS:-0}" != 1 ]; then
+  bash scripts/brokers.sh up kafka rabbitmq nats redis
+  export BROKER_URL_KAFKA=127.0.0.1:9092
+  export BROKER_URL_RABBITMQ=amqp://guest:guest@127.0.0.1:5672/
+  export BROKER_URL_NATS=nats://127.0.0.1:4222
+  export BROKER_URL_REDIS=redis://127.0.0.1:6379
+fi
+
+exec .venv/bin/pytest "$@"
