@@ -242,25 +242,30 @@ apt_install() {
 
 # A package install may start (and enable) the distribution's own service, bound to all
 # interfaces and with its own data; we run our own process instead, so stop and disable it.
+distro_service_port() {
+    case $1 in
+        rabbitmq-server) echo 5672 ;;
+        redis-server) echo 6379 ;;
+        nats-server) echo 4222 ;;
+    esac
+}
+
 stop_distro_service() {
-    local svc=$1
-    log "stopping the $svc system service that the package install started"
+    local svc=$1 port _
+    port=$(distro_service_port "$svc")
     if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
         as_root systemctl disable --now "$svc" >/dev/null 2>&1 || true
-    elif [[ -x /etc/init.d/$svc ]]; then
+    fi
+    port_open "$port" || return 0
+    log "stopping the $svc system service that the package install started"
+    if [[ -x /etc/init.d/$svc ]]; then
         as_root /etc/init.d/"$svc" stop >/dev/null 2>&1 || true
     fi
-    # rabbitmq's init script does not always wait; make sure the port is free before we go on.
-    local _
     for _ in $(seq 1 60); do
-        case $svc in
-            rabbitmq-server) port_open 5672 || port_open 25672 || return 0 ;;
-            redis-server) port_open 6379 || return 0 ;;
-            *) return 0 ;;
-        esac
+        port_open "$port" || return 0
         sleep 0.5
     done
-    log "warning: $svc still holds its port after stopping it"
+    die "$svc: the system service started by the package install still holds port $port; stop it and retry"
 }
 
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
@@ -344,7 +349,7 @@ ensure_installed() {
         mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
         apt_install "${pkgs[@]}"
         for p in "${JUST_INSTALLED[@]}"; do
-            case $p in redis-server | rabbitmq-server | nats-server) stop_distro_service "$p" ;; esac
+            if [[ -n $(distro_service_port "$p") ]]; then stop_distro_service "$p"; fi
         done
     fi
     for name in "$@"; do
@@ -502,7 +507,7 @@ start_kafka() {
 
 # A real client call: the admin client describes broker 1's configuration.
 kafka_client_check() {
-    timeout 60 java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m \
+    timeout 30 java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m \
         -Dlog4j2.configurationFile="$(dir_of kafka)/log4j2.properties" -Devtgen.log.level=ERROR \
         -cp "$KAFKA_LIBS/*" kafka.admin.ConfigCommand --bootstrap-server 127.0.0.1:9092 \
         --describe --entity-type brokers --entity-name 1 >/dev/null 2>&1

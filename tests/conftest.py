@@ -52,3 +52,11 @@ def write_model(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commits made by tests need an identity, whatever the machine's git config."""
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "evtgen tests")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "tests@evtgen.invalid")

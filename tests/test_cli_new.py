@@ -261,3 +261,35 @@ def test_plain_copier_makes_the_same_repo(evtgen: Callable[..., Run], tmp_path: 
     assert strip((ours / ".copier-answers.yml").read_text()) == strip(
         (theirs / ".copier-answers.yml").read_text()
     )
+
+
+def test_a_template_from_git_at_a_ref(evtgen: Callable[..., Run], tmp_path: Path) -> None:
+    import shutil
+
+    from git import Repo
+
+    source = tmp_path / "template-repo"
+    shutil.copytree(TEMPLATE, source)
+    repo = Repo.init(source)
+    repo.git.add(A=True)
+    repo.git.commit(m="v1")
+    repo.create_tag("v1.0.0")
+    (source / "project" / "EXTRA.md").write_text("only after v1\n")
+    repo.git.add(A=True)
+    repo.git.commit(m="v2")
+
+    done = evtgen(
+        "new",
+        "service",
+        "orders",
+        "--defaults",
+        "--template",
+        source,
+        "--vcs-ref",
+        "v1.0.0",
+        "--dest",
+        tmp_path / "orders",
+    )
+    assert done.code == 0, done.stderr
+    assert "_commit: v1.0.0" in (tmp_path / "orders" / ".copier-answers.yml").read_text()
+    assert not (tmp_path / "orders" / "EXTRA.md").exists()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from copier import Worker
+    from copier._main import Worker
     from jinja2 import Environment
 
 
@@ -33,7 +33,9 @@ def cache_dir() -> Path:
 
 def staging_worker(**options: Any) -> Worker:
     """A Copier Worker for rendering into a staging directory that evtgen made."""
-    from copier import Worker
+    # Copier 9 keeps Worker in _main (and warns when it is reached through `copier`);
+    # evtgen pins Copier below 10 for this.
+    from copier._main import Worker
 
     class StagingWorker(Worker):
         def _sync_git_index_executable_bit(self, *args: Any, **kwargs: Any) -> None:
