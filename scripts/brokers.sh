@@ -295,6 +295,7 @@ fetch_kafka_jars() {
     have_cmd mvn || die "mvn not found; it is needed once to fetch the Kafka jars"
     local top=${KAFKA_LIBS%/libs} work
     mkdir -p "$top"
+    rm -rf "$top"/fetch.* # leftovers of a failed fetch
     work=$(mktemp -d "$top/fetch.XXXXXX")
     log "kafka: fetching org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its dependencies from Maven Central"
     cat >"$work/pom.xml" <<EOF

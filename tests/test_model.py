@@ -160,6 +160,23 @@ def test_field_types_in_both_spellings() -> None:
         ("service: s\nservice: t\n", "m.yaml:2: YAML syntax error: found duplicate key"),
         ("- just a list\n", "m.yaml:1: the model must be a mapping"),
         (
+            "service: s\nevents:\n  - {name: Message}\n",
+            "m.yaml:3: event name 'Message' is used by the generated code",
+        ),
+        (
+            "service: s\naggregates:\n  - {name: Order, fields: {id: uuid}}\n"
+            "commands:\n  - {name: NewOrder, aggregate: Order}\n",
+            "m.yaml:5: command name 'NewOrder' becomes 'new_order' in Python, which aggregate",
+        ),
+        (
+            "service: s\nevents:\n  - {name: HTTPRequest}\n  - {name: HttpRequest}\n",
+            "m.yaml:4: event name 'HttpRequest' becomes 'http_request' in Python",
+        ),
+        (
+            "service: s\nevents:\n  - {name: E, fields: {list: string}}\n",
+            "m.yaml:3: field name 'list' of event E is reserved",
+        ),
+        (
             "service: s\nevents:\n  - name: E\ncommands:\n  - name: C\n    aggregate: A\n"
             "aggregates:\n  - {name: A, fields: {id: uuid}}\n"
             "commands:\n",

@@ -22,6 +22,7 @@ from evtgen.model import (
     Model,
     Policy,
     default_channel,
+    snake,
 )
 from evtgen.yamllines import LineList, LineMap, YamlSyntaxError, load
 
@@ -30,8 +31,63 @@ FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Names a pydantic model or the generated code already uses for itself.
-RESERVED_FIELDS = {"model_config", "model_fields", "schema", "json", "dict", "copy", "validate"}
+# Names the generated code already uses for itself; a model using them would
+# break it. Fields: pydantic's own attributes and the types in annotations.
+RESERVED_FIELDS = {
+    "model_config",
+    "model_fields",
+    "schema",
+    "json",
+    "dict",
+    "copy",
+    "validate",
+    "construct",
+    "fields",
+    "self",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "list",
+    "datetime",
+}
+# Classes beside the model's own in the generated modules.
+RESERVED_TYPES = {
+    "Message",
+    "BaseModel",
+    "ConfigDict",
+    "Field",
+    "UUID",
+    "Decimal",
+    "Literal",
+    "Annotated",
+    "Any",
+    "Service",
+    "Repository",
+    "InMemoryRepository",
+    "Publish",
+    "Awaitable",
+    "Callable",
+    "Context",
+    "FastStream",
+    "StreamMessage",
+}
+# Functions and modules beside the ones named after commands, policies and events.
+RESERVED_FUNCTIONS = {
+    "react",
+    "replace",
+    "dataclass",
+    "messages",
+    "domain",
+    "codec",
+    "uuid4",
+    "publish",
+    "service",
+    "app",
+    "broker",
+    "stream",
+    "main",
+}
 
 TOP_KEYS = {"service", "description", "aggregates", "commands", "events", "policies"}
 SECTION_KEYS = {
@@ -405,7 +461,24 @@ class _Reader:
             *(("event", e.name, e.line) for e in model.events),
             *(("policy", p.name, p.line) for p in model.policies),
         ]
+        generated: dict[str, str] = {}  # snake_case form -> the name it came from
+        for aggregate in model.aggregates:
+            for derived in (f"new_{snake(aggregate.name)}", f"{snake(aggregate.name)}_store"):
+                generated[derived] = f"aggregate {aggregate.name}"
         for kind, name, line in entries:
+            if name in RESERVED_TYPES:
+                self.fail(
+                    line, f"{kind} name {name!r} is used by the generated code; choose another name"
+                )
+            form = snake(name)
+            if form in RESERVED_FUNCTIONS or form in generated:
+                clash = generated.get(form, "the generated code")
+                self.fail(
+                    line,
+                    f"{kind} name {name!r} becomes {form!r} in Python, which "
+                    f"{clash} already uses; choose another name",
+                )
+            generated.setdefault(form, f"{kind} {name}")
             if name in seen:
                 self.fail(
                     line,
