@@ -17,8 +17,10 @@
 # (it is then reported as "external" and `down` leaves it alone). `up` prints one line per broker on
 # stdout, `<name> BROKER_URL=<url>`; progress goes to stderr.
 # `down` keeps the data (Kafka topics, JetStream streams, RabbitMQ queues) in the state directory;
-# delete that directory after `down` for a clean slate. `status` exits 0 when every broker asked for
-# answers, 3 otherwise.
+# delete that directory after `down` for a clean slate. A broker that did not answer in time is left
+# booting (the next `up` waits for it; `down` stops it). If Kafka exits during startup (e.g. a broken
+# log directory) `up` wipes its data and formats it again, once. `status` exits 0 when every broker
+# asked for answers, 3 otherwise.
 #
 # Environment:
 #   EVTGEN_BROKERS_DIR    state: pidfiles, logs, data   (default ${XDG_STATE_HOME:-~/.local/state}/evtgen/brokers)
@@ -105,19 +107,31 @@ probe_nats() {
     [[ $line == PONG* ]]
 }
 
-# AMQP 0-9-1: protocol header, read Connection.Start, answer Start-Ok with PLAIN guest/guest and
-# expect Connection.Tune (class 10, method 30): the listener is up and the guest login works.
+# Read one AMQP frame from fd 3 and print "<type><class><method>" in hex (e.g. 01000a001e).
+amqp_frame() {
+    local hdr size body
+    hdr=$(read_hex 7)
+    [[ ${#hdr} == 14 ]] || return 1
+    size=$((16#${hdr:6:8}))
+    body=$(read_hex $((size + 1)))
+    [[ ${body: -2} == ce ]] || return 1
+    echo "${hdr:0:2}${body:0:8}"
+}
+
+# AMQP 0-9-1 as a client would: header, Start/Start-Ok (PLAIN guest/guest), Tune/Tune-Ok,
+# Open vhost "/" (expect Open-Ok), Close/Close-Ok. So the listener is up, guest can log in from
+# localhost and the default vhost is there; a clean close keeps the broker's log quiet.
 probe_rabbitmq() {
     exec 3<>/dev/tcp/127.0.0.1/5672
     printf 'AMQP\x00\x00\x09\x01' >&3
-    local hdr size reply
-    hdr=$(read_hex 7)
-    [[ ${hdr:0:6} == 010000 && ${#hdr} == 14 ]] || return 1
-    size=$((16#${hdr:6:8}))
-    read_hex $((size + 1)) >/dev/null
+    [[ $(amqp_frame) == 01000a000a ]] || return 1 # connection.start
     printf '\x01\x00\x00\x00\x00\x00\x24\x00\x0a\x00\x0b\x00\x00\x00\x00\x05PLAIN\x00\x00\x00\x0c\x00guest\x00guest\x05en_US\xce' >&3
-    reply=$(read_hex 11)
-    [[ ${reply:0:6} == 010000 && ${reply:14:8} == 000a001e ]]
+    [[ $(amqp_frame) == 01000a001e ]] || return 1 # connection.tune (a refused login gets connection.close)
+    printf '\x01\x00\x00\x00\x00\x00\x0c\x00\x0a\x00\x1f\x00\x01\x00\x00\x10\x00\x00\x00\xce' >&3
+    printf '\x01\x00\x00\x00\x00\x00\x08\x00\x0a\x00\x28\x01/\x00\x00\xce' >&3
+    [[ $(amqp_frame) == 01000a0029 ]] || return 1 # connection.open-ok
+    printf '\x01\x00\x00\x00\x00\x00\x0b\x00\x0a\x00\x32\x00\xc8\x00\x00\x00\x00\x00\xce' >&3
+    [[ $(amqp_frame) == 01000a0033 ]] # connection.close-ok
 }
 
 # Kafka ApiVersions v0 request (api key 18, correlation id 1): a response carrying our correlation
@@ -501,7 +515,7 @@ start_kafka() {
     [[ -f $d/kafka.log ]] && mv -f "$d/kafka.log" "$d/kafka.log.prev"
     pid=$(cd "$d" && spawn "$d/kafka.log" java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
         -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-        -Dlog4j2.configurationFile="$d/log4j2.properties" -Dkafka.logs.dir="$d/logs" \
+        -Dlog4j2.configurationFile="$d/log4j2.properties" \
         -cp "$KAFKA_LIBS/*" kafka.Kafka "$d/server.properties")
     echo "$pid" >"$(pidfile_of kafka)"
 }
@@ -548,7 +562,7 @@ start_broker() {
     mkdir -p "$(dir_of "$name")"
     check_ports_free "$name"
     log "$name: starting (log: $(log_of "$name"))"
-    "start_$name"
+    "start_$name" || die "$name: could not be started; see $(log_of "$name") and $(dir_of "$name")"
 }
 
 # Wait until the broker answers; 0 = ready. On failure print a one-line reason in FAIL_REASON.
@@ -608,7 +622,12 @@ cmd_up() {
             fi
             started_at[$name]=$(date +%s)
         done
-        for name in "${to_start[@]}"; do
+        # Wait for the quick ones first, so each "ready after" is about right.
+        local waits=() w
+        for w in redis nats rabbitmq kafka; do
+            [[ " ${to_start[*]} " == *" $w "* ]] && waits+=("$w")
+        done
+        for name in "${waits[@]}"; do
             rc=0
             wait_broker "$name" "${started_at[$name]}" || rc=$?
             if ((rc == 2)) && [[ $name == kafka ]] && ! grep -q 'Address already in use' "$(log_of kafka)" 2>/dev/null; then

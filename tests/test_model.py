@@ -160,6 +160,16 @@ def test_field_types_in_both_spellings() -> None:
         ("service: s\nservice: t\n", "m.yaml:2: YAML syntax error: found duplicate key"),
         ("- just a list\n", "m.yaml:1: the model must be a mapping"),
         (
+            "service: s\naggregates:\n  - {name: A, fields: {id: uuid}}\n"
+            "commands:\n  - {name: C, aggregate: A, emits: [E]}\n"
+            "events:\n  - {name: E}\npolicies:\n  - {name: P, when: E, then: C}\n",
+            "m.yaml:9: policy P leads back to E, the event it reacts to",
+        ),
+        (
+            "service: s\naggregates:\n  - {name: A, fields: {tags: {type: list, items: string}}}\n",
+            "m.yaml:3: aggregate A needs a field that identifies it",
+        ),
+        (
             "service: s\nevents:\n  - {name: Message}\n",
             "m.yaml:3: event name 'Message' is used by the generated code",
         ),

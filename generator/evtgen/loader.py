@@ -235,8 +235,9 @@ class _Reader:
         fields = self.fields(item, line, f"aggregate {name}")
         if name is None:
             return None
-        if not fields:
-            self.fail(line, f"aggregate {name} needs at least one field (its identity)")
+        if not any(f.type.kind != "list" for f in fields):
+            self.fail(line, f"aggregate {name} needs a field that identifies it "
+                      "(a single value, not a list), e.g. 'fields: {id: uuid}'")
             return None
         return Aggregate(name, fields, line)
 
@@ -453,6 +454,38 @@ class _Reader:
 
     # -- references between entries --------------------------------------------
 
+    def loops(self, model: Model) -> None:
+        """Policies that lead back to the event they react to: the generated service
+        would react to its own events for ever."""
+        commands = {c.name: c for c in model.commands}
+        by_event: dict[str, list[Policy]] = {}
+        for policy in model.policies:
+            by_event.setdefault(policy.when, []).append(policy)
+
+        def leads_to(event: str, target: str, seen: set[str]) -> bool:
+            for policy in by_event.get(event, []):
+                command = commands.get(policy.then)
+                for emitted in command.emits if command else ():
+                    if emitted == target:
+                        return True
+                    if emitted not in seen:
+                        seen.add(emitted)
+                        if leads_to(emitted, target, seen):
+                            return True
+            return False
+
+        for policy in model.policies:
+            command = commands.get(policy.then)
+            if command and any(
+                e == policy.when or leads_to(e, policy.when, {e}) for e in command.emits
+            ):
+                self.fail(
+                    policy.line,
+                    f"policy {policy.name} leads back to {policy.when}, "
+                    "the event it reacts to: the service would react to its own "
+                    "events for ever; break the loop",
+                )
+
     def cross_check(self, model: Model) -> None:
         seen: dict[str, str] = {}
         entries: list[tuple[str, str, int]] = [
@@ -523,6 +556,7 @@ class _Reader:
                     f"policy {policy.name} issues {policy.then!r}, "
                     "which is not a command of the model",
                 )
+        self.loops(model)
         channels: dict[str, str] = {}
         for event in model.events:
             if event.channel in channels:

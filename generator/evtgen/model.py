@@ -51,12 +51,14 @@ class Aggregate:
 
     @property
     def id_field(self) -> Field:
-        """`id`, else `<aggregate>_id`, else the first uuid field, else the first field."""
-        by_name = {f.name: f for f in self.fields}
+        """`id`, else `<aggregate>_id`, else the first uuid field, else the first field;
+        never a list, which cannot key a store (the loader refuses aggregates of lists)."""
+        keys = [f for f in self.fields if f.type.kind != "list"] or list(self.fields)
+        by_name = {f.name: f for f in keys}
         for candidate in ("id", f"{snake(self.name)}_id"):
             if candidate in by_name:
                 return by_name[candidate]
-        return next((f for f in self.fields if f.type.kind == "uuid"), self.fields[0])
+        return next((f for f in keys if f.type.kind == "uuid"), keys[0])
 
 
 @dataclass(frozen=True)

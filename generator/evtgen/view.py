@@ -35,7 +35,7 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 #: add to it. (`imports.<module>` is that module's whole stdlib and third-party block.)
 FIXED_IMPORTS = {
     "messages": ["BaseModel", "ConfigDict"],
-    "domain": ["dataclass", "replace"],
+    "domain": ["dataclass"],
     "service": ["Awaitable", "Callable"],
     "samples": [],
 }
@@ -104,6 +104,8 @@ def _field(field: Field, code: list[str]) -> dict[str, Any]:
         "default": default,
         "doc": field.doc,
         "declaration": f"{field.name}: {python}" + (f" = {default}" if default else ""),
+        # without a default: aggregates take every field when they are made
+        "annotation": f"{field.name}: {python}",
     }
 
 
@@ -152,8 +154,9 @@ def _filled(
 
 
 def _new_id(field: Field, code: list[str]) -> str:
-    value = "str(uuid4())" if field.type.kind == "string" and not field.type.optional else None
-    value = value or field.type.zero()
+    """A new identity: a fresh uuid where the type can hold one, else a blank."""
+    required = FieldType(field.type.kind, symbols=field.type.symbols, items=field.type.items)
+    value = "str(uuid4())" if required.kind == "string" else required.zero()
     code.append(value)
     return value
 
@@ -188,6 +191,8 @@ def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict
         if f is not id_field
         and any(c.name == f.name and assignable(c.type, f.type) for c in command.fields)
     ]
+    if changes:
+        code["domain"].append("replace")
     emitted = []
     for name in command.emits:
         event = model.event(name)
