@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
-from generated import uv
+from generated import run_in, uv
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
@@ -185,25 +185,12 @@ def test_any_valid_model_gives_a_service_whose_checks_pass(
         data={"model": model_view(model), "broker": broker, "schema_format": schema_format},
     ) as worker:
         worker.run_copy()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(repo / "src"),
-        "PATH": f"{shared_env}{os.pathsep}{os.environ['PATH']}",
-    }
-    env.pop("BROKER_URL", None)
     for command in (
         ["pytest", "-q", "-p", "no:cacheprovider", "-x"],
         ["ruff", "check", "."],
         ["mypy", "--cache-dir", str(shared_env.parent / ".mypy_cache")],
     ):
-        done = subprocess.run(
-            [str(shared_env / command[0]), *command[1:]],
-            cwd=repo,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert done.returncode == 0, (
-            f"{command[0]} on\n{text.getvalue()}\n{done.stdout}{done.stderr}"
+        done = run_in(repo, shared_env, *command, extra_env={"PYTHONPATH": str(repo / "src")})
+        assert done.code == 0, (
+            f"{done.command} failed on this model:\n{text.getvalue()}\n{done.output}"
         )
