@@ -18,8 +18,9 @@ class Check:
 
 
 def uv() -> str:
-    found = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    return found
+    """uv from the test environment (a test dependency), else from PATH."""
+    beside = Path(sys.executable).parent / "uv"
+    return str(beside) if beside.exists() else (shutil.which("uv") or "uv")
 
 
 def fresh_venv(repo: Path) -> Path:
