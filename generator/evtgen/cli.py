@@ -6,9 +6,7 @@ only inside the command that needs it, so `evtgen --help` starts fast.
 
 from __future__ import annotations
 
-import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -56,6 +54,9 @@ def _root(
 
 def _emit(report: Any, as_json: bool, text: str) -> None:
     if as_json:
+        import json
+        from dataclasses import asdict
+
         print(json.dumps(asdict(report), indent=2, default=str))
     else:
         print(text)

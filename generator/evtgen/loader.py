@@ -236,8 +236,11 @@ class _Reader:
         if name is None:
             return None
         if not any(f.type.kind != "list" for f in fields):
-            self.fail(line, f"aggregate {name} needs a field that identifies it "
-                      "(a single value, not a list), e.g. 'fields: {id: uuid}'")
+            self.fail(
+                line,
+                f"aggregate {name} needs a field that identifies it "
+                "(a single value, not a list), e.g. 'fields: {id: uuid}'",
+            )
             return None
         return Aggregate(name, fields, line)
 
