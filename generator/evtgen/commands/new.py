@@ -171,9 +171,15 @@ def _render(template: str, dest: Path, answers: dict[str, Any], request: NewServ
             ) from err
         except KeyboardInterrupt as err:
             raise Interrupted("interrupted; nothing was written") from err
-        if dest.is_dir():
-            dest.rmdir()  # checked empty before rendering
-        os.replace(target, dest)
+        try:
+            if dest.is_dir():
+                dest.rmdir()  # checked empty before rendering
+            os.replace(target, dest)
+        except OSError as err:  # something appeared there while rendering
+            raise UsageError(
+                f"could not move the new repository into {dest}: "
+                f"{err.strerror or err}; nothing was written there"
+            ) from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
