@@ -220,8 +220,18 @@ def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict
     }
 
 
+def _role(model: Model, event: Event) -> str:
+    """What the service does with the event, in words for its README."""
+    consumed = event in model.consumed_events
+    emitted = event in model.emitted_events
+    if consumed and emitted:
+        return "emits and consumes"
+    return "consumes" if consumed else "emits" if emitted else "knows of"
+
+
 def _event(model: Model, event: Event, code: dict[str, list[str]]) -> dict[str, Any]:
     return {
+        "role": _role(model, event),
         "name": event.name,
         "snake": snake(event.name),
         "kebab": kebab(event.name),
