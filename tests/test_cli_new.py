@@ -195,11 +195,17 @@ def test_a_non_empty_destination_is_refused_and_left_alone(
     assert files_under(tmp_path) == ["orders", "orders/notes.txt"]
 
 
-def test_an_empty_destination_is_used(evtgen: Callable[..., Run], tmp_path: Path) -> None:
-    (tmp_path / "orders").mkdir()
+def test_an_empty_destination_is_filled_and_kept(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    dest = tmp_path / "orders"
+    dest.mkdir(mode=0o750)
+    before = dest.stat()
     done = evtgen("new", "service", "orders", "--defaults", cwd=tmp_path)
     assert done.code == 0, done.stderr
-    assert (tmp_path / "orders" / "pyproject.toml").is_file()
+    assert (dest / "pyproject.toml").is_file()
+    after = dest.stat()  # the same directory, as a shell sitting in it expects
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
 
 
 def test_a_template_that_fails_midway_leaves_nothing_behind(

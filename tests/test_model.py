@@ -170,6 +170,18 @@ def test_field_types_in_both_spellings() -> None:
             "m.yaml:3: aggregate A needs a field that identifies it",
         ),
         (
+            "service: s\naggregates:\n  - {name: A, fields: {at: timestamp}}\n"
+            "commands:\n  - {name: C, aggregate: A}\n",
+            "m.yaml:5: command C creates a A, whose identity at is a timestamp",
+        ),
+        ("service: s\n", "m.yaml:1: the model has no aggregates and no events"),
+        ("service: email\nevents:\n  - {name: E}\n", "m.yaml:1: service name 'email' would"),
+        (
+            "service: s\nevents:\n  - {name: Datetime}\n",
+            "m.yaml:3: event name 'Datetime' becomes 'datetime' in Python",
+        ),
+        ("service: s\nevents: &e [*e]\n", "m.yaml:2: YAML syntax error: an alias refers to itself"),
+        (
             "service: s\nevents:\n  - {name: Message}\n",
             "m.yaml:3: event name 'Message' is used by the generated code",
         ),

@@ -108,3 +108,11 @@ def test_defaults_must_fit_their_type() -> None:
     assert FieldType("enum", symbols=("A",)).accepts_default("A")
     assert not FieldType("string").accepts_default(None)
     assert FieldType("string", optional=True).accepts_default(None)
+
+
+def test_defaults_are_checked_as_the_wire_will_check_them() -> None:
+    assert not FieldType("uuid").accepts_default("not-a-uuid")
+    assert FieldType("uuid").accepts_default("00000000-0000-4000-8000-000000000001")
+    assert not FieldType("int").accepts_default(2**31)
+    assert FieldType("long").accepts_default(2**31)
+    assert not FieldType("double").accepts_default(float("nan"))

@@ -1,6 +1,6 @@
 """The command line: parses arguments, calls the engine, renders its report.
 
-Kept thin and cheap to import: the engine (Copier, ruamel.yaml, ...) is imported
+Kept thin and cheap to import: the engine (Copier, YAML, the model) is imported
 only inside the command that needs it, so `evtgen --help` starts fast.
 """
 

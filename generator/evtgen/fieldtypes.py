@@ -6,6 +6,8 @@ generated tests) reads this table, so a type maps the same way everywhere.
 
 from __future__ import annotations
 
+import math
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +88,14 @@ SCALARS: dict[str, Scalar] = {
 COMPOUND = ("enum", "list")
 
 ALL_TYPES = (*SCALARS, *COMPOUND)
+
+#: How a command that creates an aggregate makes its identity, by the identity's type.
+NEW_IDS = {
+    "uuid": "uuid4()",
+    "string": "str(uuid4())",
+    "int": "uuid4().int >> 97",  # 31 random bits: fits int
+    "long": "uuid4().int >> 65",  # 63 random bits: fits long
+}
 
 #: Where each name the type table's Python code uses comes from.
 IMPORTED_NAMES = {
@@ -190,12 +200,36 @@ class FieldType:
         if allowed is None:
             return False
         # bool is an int in Python; a model author writing `true` for an int is wrong
-        if isinstance(value, bool) and bool not in allowed:
+        if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
             return False
-        return isinstance(value, allowed)
+        if self.kind == "uuid":
+            try:
+                uuid.UUID(str(value))
+            except ValueError:
+                return False
+        if self.kind in ("int", "long") and isinstance(value, int):
+            low, high = INT32 if self.kind == "int" else INT64
+            return low <= value <= high
+        if self.kind == "double" and isinstance(value, int | float):
+            return math.isfinite(value)
+        return True
 
 
 def _copy(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
     return value
+
+
+def assignable(source: FieldType, target: FieldType) -> bool:
+    """Whether a value of `source` may fill a field of `target` as it is."""
+    if source.optional and not target.optional:
+        return False
+    same = source.kind == target.kind and source.symbols == target.symbols
+    if source.kind == "list" and target.kind == "list":
+        return (
+            source.items is not None
+            and target.items is not None
+            and assignable(source.items, target.items)
+        )
+    return same

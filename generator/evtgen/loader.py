@@ -1,6 +1,6 @@
 """Read an event-storming model from YAML and check it, all problems at once.
 
-Every problem is reported as `FILE:LINE: what is wrong`; ruamel.yaml keeps the line
+Every problem is reported as `FILE:LINE: what is wrong`; `yamllines` keeps the line
 of every key and item, so the line points at the offending entry.
 """
 
@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import keyword
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evtgen.fieldtypes import ALL_TYPES, SCALARS, FieldType
+from evtgen.fieldtypes import (
+    ALL_TYPES,
+    IMPORTED_NAMES,
+    NEW_IDS,
+    SCALARS,
+    FieldType,
+    assignable,
+)
 from evtgen.model import (
     NO_DEFAULT,
     Aggregate,
@@ -73,7 +81,7 @@ RESERVED_TYPES = {
     "StreamMessage",
 }
 # Functions and modules beside the ones named after commands, policies and events.
-RESERVED_FUNCTIONS = {
+RESERVED_FUNCTIONS = {name for name in IMPORTED_NAMES if name.islower()} | {
     "react",
     "replace",
     "dataclass",
@@ -117,14 +125,39 @@ class ModelError(Exception):
         self.problems = problems
 
 
+# Modules a generated service imports: its package must not take one's name.
+TAKEN_PACKAGES = set(sys.stdlib_module_names) | {
+    "faststream",
+    "pydantic",
+    "fastavro",
+    "jsonschema",
+    "pytest",
+    "anyio",
+    "aiokafka",
+    "aio_pika",
+    "nats",
+    "redis",
+    "tests",
+    "test",
+    "mypy",
+    "ruff",
+}
+
+
 def check_service_name(name: str) -> str | None:
     """Why `name` is not a usable service name, or None when it is."""
-    if SERVICE_NAME.match(name) and not keyword.iskeyword(name.replace("-", "_")):
-        return None
-    return (
-        f"service name {name!r} is not lowercase kebab-case "
-        "(letters and digits, words joined by '-', starting with a letter, e.g. 'orders')"
-    )
+    if not SERVICE_NAME.match(name):
+        return (
+            f"service name {name!r} is not lowercase kebab-case "
+            "(letters and digits, words joined by '-', starting with a letter, e.g. 'orders')"
+        )
+    package = name.replace("-", "_")
+    if keyword.iskeyword(package) or package in TAKEN_PACKAGES:
+        return (
+            f"service name {name!r} would make a Python package that hides the module "
+            f"{package!r}; choose another name (e.g. '{name}-service')"
+        )
+    return None
 
 
 def load_model(path: Path, *, service: str | None = None) -> Model:
@@ -523,6 +556,24 @@ class _Reader:
                 )
             else:
                 seen[name] = kind
+        if not model.aggregates and not model.events:
+            self.fail(1, "the model has no aggregates and no events: nothing to generate")
+        for command in model.commands:
+            if command.aggregate not in {a.name for a in model.aggregates}:
+                continue
+            identity = model.aggregate(command.aggregate).id_field
+            carried = any(
+                f.name == identity.name and assignable(f.type, identity.type)
+                for f in command.fields
+            )
+            if not carried and identity.type.kind not in NEW_IDS:
+                self.fail(
+                    command.line,
+                    f"command {command.name} creates a {command.aggregate}, whose identity "
+                    f"{identity.name} is a {identity.type.kind}: evtgen makes new identities "
+                    f"only of type {', '.join(NEW_IDS)}; give the command a field "
+                    f"{identity.name!r} or change the identity's type",
+                )
         aggregates = {a.name for a in model.aggregates}
         commands = {c.name for c in model.commands}
         events = {e.name: e for e in model.events}

@@ -9,10 +9,11 @@ produce. The view is plain JSON-able data, so Copier records it in
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from evtgen.fieldtypes import IMPORTED_NAMES, FieldType
+from evtgen.fieldtypes import IMPORTED_NAMES, NEW_IDS, FieldType, assignable
 from evtgen.model import (
     Aggregate,
     Command,
@@ -35,7 +36,7 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 #: add to it. (`imports.<module>` is that module's whole stdlib and third-party block.)
 FIXED_IMPORTS = {
     "messages": ["BaseModel", "ConfigDict"],
-    "domain": ["dataclass"],
+    "domain": [],
     "service": ["Awaitable", "Callable"],
     "samples": [],
 }
@@ -50,6 +51,7 @@ def model_view(model: Model) -> dict[str, Any]:
         "package": model.package,
         "title": _title(model.service),
         "description": model.description,
+        "description_doc": docstring_text(model.description),
         "aggregates": [_aggregate(a, code) for a in model.aggregates],
         "commands": [_command(model, c, code) for c in model.commands],
         "events": [_event(model, e, code) for e in model.events],
@@ -63,6 +65,11 @@ def model_view(model: Model) -> dict[str, Any]:
     }
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
     return view
+
+
+def docstring_text(text: str) -> str:
+    """Model text made safe inside a one-line Python docstring."""
+    return " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _title(service: str) -> str:
@@ -82,7 +89,7 @@ def python_literal(field_type: FieldType, value: Any) -> str:
         items = field_type.items
         return "[" + ", ".join(python_literal(items, v) for v in value) + "]"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return json.dumps(value, ensure_ascii=False)  # a valid Python string literal too
     return repr(value)
 
 
@@ -115,20 +122,6 @@ def _sample(field: Field, code: list[str]) -> dict[str, str]:
     return {"name": field.name, "value": value}
 
 
-def assignable(source: FieldType, target: FieldType) -> bool:
-    """Whether a value of `source` may fill a field of `target` as it is."""
-    if source.optional and not target.optional:
-        return False
-    same = source.kind == target.kind and source.symbols == target.symbols
-    if source.kind == "list" and target.kind == "list":
-        return (
-            source.items is not None
-            and target.items is not None
-            and assignable(source.items, target.items)
-        )
-    return same
-
-
 def _fill(target: Field, sources: list[tuple[str, tuple[Field, ...]]], code: list[str]) -> str:
     """The expression that fills `target`: the first same-named, same-typed field of
     the sources, else its default, else the type's "nothing given" value."""
@@ -154,9 +147,8 @@ def _filled(
 
 
 def _new_id(field: Field, code: list[str]) -> str:
-    """A new identity: a fresh uuid where the type can hold one, else a blank."""
-    required = FieldType(field.type.kind, symbols=field.type.symbols, items=field.type.items)
-    value = "str(uuid4())" if required.kind == "string" else required.zero()
+    """A new, random identity (the loader refuses ids of other types on creation)."""
+    value = NEW_IDS[field.type.kind]
     code.append(value)
     return value
 
@@ -167,6 +159,7 @@ def _new_id(field: Field, code: list[str]) -> str:
 def _aggregate(aggregate: Aggregate, code: dict[str, list[str]]) -> dict[str, Any]:
     id_field = aggregate.id_field
     code["service"].append(id_field.type.python())  # the repository's key type
+    code["domain"].append("dataclass")
     return {
         "name": aggregate.name,
         "snake": snake(aggregate.name),
@@ -207,7 +200,7 @@ def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict
     return {
         "name": command.name,
         "snake": snake(command.name),
-        "doc": command.doc,
+        "doc": docstring_text(command.doc),
         "aggregate": aggregate.name,
         "aggregate_snake": snake(aggregate.name),
         "id": id_field.name,
@@ -237,7 +230,7 @@ def _event(model: Model, event: Event, code: dict[str, list[str]]) -> dict[str, 
         "kebab": kebab(event.name),
         "channel": event.channel,
         "external": event.external,
-        "doc": event.doc,
+        "doc": docstring_text(event.doc),
         "fields": [_field(f, code["messages"]) for f in event.fields],
         "samples": [_sample(f, code["samples"]) for f in event.fields],
         "avro_schema": avro_schema(model, event),
@@ -251,7 +244,7 @@ def _policy(model: Model, policy: Policy, code: dict[str, list[str]]) -> dict[st
     return {
         "name": policy.name,
         "snake": snake(policy.name),
-        "doc": policy.doc,
+        "doc": docstring_text(policy.doc),
         "when": event.name,
         "when_snake": snake(event.name),
         "then": command.name,

@@ -43,7 +43,7 @@ def load(text: str) -> Any:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        return _convert(node, loader) if node is not None else None
+        return _convert(node, loader, {}) if node is not None else None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         raise YamlSyntaxError(
@@ -55,13 +55,25 @@ def load(text: str) -> Any:
         loader.dispose()
 
 
-def _convert(node: yaml.Node, loader: Any) -> Any:
+def _convert(node: yaml.Node, loader: Any, done: dict[int, Any]) -> Any:
+    """Convert a node; an alias is the same node again, so it is converted once (a
+    chain of aliases cannot blow up) and one that contains itself is refused."""
+    if id(node) in done:
+        if done[id(node)] is None:
+            raise YamlSyntaxError(node.start_mark.line + 1, "an alias refers to itself")
+        return done[id(node)]
+    done[id(node)] = None
+    done[id(node)] = converted = _convert_node(node, loader, done)
+    return converted
+
+
+def _convert_node(node: yaml.Node, loader: Any, done: dict[int, Any]) -> Any:
     if isinstance(node, yaml.MappingNode):
         mapping = LineMap()
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {}
         for key_node, value_node in node.value:
-            key = _convert(key_node, loader)
+            key = _convert(key_node, loader, done)
             line = key_node.start_mark.line + 1
             if isinstance(key, list | dict):
                 raise YamlSyntaxError(line, "a mapping key must be a plain value")
@@ -71,11 +83,11 @@ def _convert(node: yaml.Node, loader: Any) -> Any:
                 raise YamlSyntaxError(
                     line, f'found duplicate key "{key}" (first at line {mapping.key_lines[key]})'
                 )
-            mapping[key] = _convert(value_node, loader)
+            mapping[key] = _convert(value_node, loader, done)
             mapping.key_lines[key] = line
         return mapping
     if isinstance(node, yaml.SequenceNode):
-        items = LineList(_convert(item, loader) for item in node.value)
+        items = LineList(_convert(item, loader, done) for item in node.value)
         items.line = node.start_mark.line + 1
         items.item_lines = [item.start_mark.line + 1 for item in node.value]
         return items

@@ -139,7 +139,10 @@ def _render(template: str, dest: Path, answers: dict[str, Any], request: NewServ
     )
     from jinja2 import TemplateError
 
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.evtgen-", dir=dest.parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.evtgen-", dir=dest.parent))
+    except OSError as err:
+        raise UsageError(f"cannot write beside {dest}: {err.strerror or err}") from err
     target = staging / dest.name
     try:
         try:
@@ -172,9 +175,11 @@ def _render(template: str, dest: Path, answers: dict[str, Any], request: NewServ
         except KeyboardInterrupt as err:
             raise Interrupted("interrupted; nothing was written") from err
         try:
-            if dest.is_dir():
-                dest.rmdir()  # checked empty before rendering
-            os.replace(target, dest)
+            if dest.is_dir():  # checked empty: fill it, keeping the directory itself
+                for entry in target.iterdir():
+                    os.replace(entry, dest / entry.name)
+            else:
+                os.replace(target, dest)
         except OSError as err:  # something appeared there while rendering
             raise UsageError(
                 f"could not move the new repository into {dest}: "
