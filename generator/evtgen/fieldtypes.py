@@ -125,10 +125,6 @@ class FieldType:
     symbols: tuple[str, ...] = ()
     items: FieldType | None = None
 
-    @property
-    def scalar(self) -> Scalar | None:
-        return SCALARS.get(self.kind)
-
     def _base_avro(self, enum_name: str) -> Any:
         if self.kind == "enum":
             return {"type": "enum", "name": enum_name, "symbols": list(self.symbols)}

@@ -265,7 +265,7 @@ class _Reader:
 
     def aggregate(self, item: LineMap, line: int) -> Aggregate | None:
         name = self.type_name(item, line, "aggregate")
-        fields = self.fields(item, line, f"aggregate {name}")
+        fields = self.fields(item, f"aggregate {name}")
         if name is None:
             return None
         if not any(f.type.kind != "list" for f in fields):
@@ -279,21 +279,21 @@ class _Reader:
 
     def command(self, item: LineMap, line: int) -> Command | None:
         name = self.type_name(item, line, "command")
-        fields = self.fields(item, line, f"command {name}")
+        fields = self.fields(item, f"command {name}")
         aggregate = item.get("aggregate")
         if not isinstance(aggregate, str):
             self.fail(
                 item.line_of("aggregate"), f"command {name} needs 'aggregate: <AggregateName>'"
             )
             aggregate = ""
-        emits = self.name_list(item, "emits", line, f"command {name}")
+        emits = self.name_list(item, "emits", f"command {name}")
         if name is None:
             return None
         return Command(name, aggregate, fields, emits, self.text(item, "doc", name), line)
 
     def event(self, item: LineMap, line: int, service: str) -> Event | None:
         name = self.type_name(item, line, "event")
-        fields = self.fields(item, line, f"event {name}")
+        fields = self.fields(item, f"event {name}")
         external = item.get("external", False)
         if not isinstance(external, bool):
             self.fail(item.line_of("external"), "external must be true or false")
@@ -352,7 +352,7 @@ class _Reader:
             return ""
         return value.strip()
 
-    def name_list(self, item: LineMap, key: str, line: int, owner: str) -> tuple[str, ...]:
+    def name_list(self, item: LineMap, key: str, owner: str) -> tuple[str, ...]:
         value = item.get(key, [])
         if isinstance(value, str):
             value = [value]
@@ -361,7 +361,7 @@ class _Reader:
             return ()
         return tuple(value)
 
-    def fields(self, item: LineMap, line: int, owner: str) -> tuple[Field, ...]:
+    def fields(self, item: LineMap, owner: str) -> tuple[Field, ...]:
         value = item.get("fields")
         if value is None:
             return ()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evtgen.model import Event, Field, Model, pascal, snake
+from evtgen.model import Event, Field, Model, snake
 
 JSON_SCHEMA_DRAFT = "http://json-schema.org/draft-07/schema#"
 
@@ -18,7 +18,7 @@ def avro_field(event: Event, field: Field) -> dict[str, Any]:
     written: dict[str, Any] = {
         "name": field.name,
         "type": field.type.avro(
-            f"{event.name}{pascal(field.name)}", default_is_null=default_is_null
+            f"{event.name}_{field.name}", default_is_null=default_is_null
         ),
     }
     if field.doc:

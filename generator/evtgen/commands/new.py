@@ -85,7 +85,8 @@ def _answers(request: NewServiceRequest) -> dict[str, Any]:
             "describe the service with --model FILE"
         )
     if request.model is not None and not request.model.is_file():
-        raise UsageError(f"model file {request.model} does not exist")
+        what = "is a directory" if request.model.is_dir() else "does not exist"
+        raise UsageError(f"model file {request.model} {what}; give a YAML file with --model")
     answers: dict[str, Any] = {}
     for option, value, choices in (
         ("broker", request.broker, BROKERS),
