@@ -153,7 +153,11 @@ def shared_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # each example installs nothing but runs three tools: shrinking would take minutes,
     # and the failing model is printed whole anyway
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
 )
 @given(
     document=models(),

@@ -17,9 +17,7 @@ def avro_field(event: Event, field: Field) -> dict[str, Any]:
     default_is_null = not field.has_default or field.default is None
     written: dict[str, Any] = {
         "name": field.name,
-        "type": field.type.avro(
-            f"{event.name}_{field.name}", default_is_null=default_is_null
-        ),
+        "type": field.type.avro(f"{event.name}_{field.name}", default_is_null=default_is_null),
     }
     if field.doc:
         written["doc"] = field.doc
