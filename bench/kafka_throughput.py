@@ -58,38 +58,24 @@ IN_EVENT, OUT_EVENT = "PaymentAuthorized", "OrderConfirmed"
 CONTENT_TYPE = b"application/avro"
 WARMUP = 300
 
-# The sample model (evtgen's default), with {run} in the channel names.
-MODEL = """\
-service: orders
-description: Takes orders and confirms them once paid.
-aggregates:
-- name: Order
-  fields: {order_id: uuid, customer_id: string, amount: double, status: string}
-commands:
-- name: PlaceOrder
-  aggregate: Order
-  fields: {customer_id: string, amount: double}
-  emits: [OrderPlaced]
-- name: ConfirmOrder
-  aggregate: Order
-  fields: {order_id: uuid}
-  emits: [OrderConfirmed]
-events:
-- name: OrderPlaced
-  channel: bench.{run}.orders.order-placed.v1
-  fields: {order_id: uuid, customer_id: string, amount: double}
-- name: OrderConfirmed
-  channel: bench.{run}.orders.order-confirmed.v1
-  fields: {order_id: uuid}
-- name: PaymentAuthorized
-  channel: bench.{run}.payments.payment-authorized.v1
-  external: true
-  fields: {order_id: uuid, payment_id: string}
-policies:
-- name: ConfirmWhenPaid
-  when: PaymentAuthorized
-  then: ConfirmOrder
-"""
+SAMPLE_MODEL = THIS.parents[1] / "generator" / "evtgen" / "data" / "sample-model.yaml"
+CHANNELS = {
+    "OrderPlaced": "bench.{run}.orders.order-placed.v1",
+    "OrderConfirmed": "bench.{run}.orders.order-confirmed.v1",
+    "PaymentAuthorized": "bench.{run}.payments.payment-authorized.v1",
+}
+
+
+def bench_model(run: str) -> str:
+    """evtgen's sample model for the service `orders`, every channel unique to this run."""
+    lines = [f"service: {SERVICE}"]
+    for line in SAMPLE_MODEL.read_text().splitlines():
+        if re.match(r"\s*channel:", line):
+            continue
+        lines.append(line)
+        if (m := re.match(r"(\s*)- name: (\w+)", line)) and m.group(2) in CHANNELS:
+            lines.append(f"{m.group(1)}  channel: {CHANNELS[m.group(2)].format(run=run)}")
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------------------------------
@@ -128,7 +114,7 @@ def prepare_service(args: argparse.Namespace, work: Path, run_id: str) -> Path:
             source, dest, ignore=shutil.ignore_patterns(".venv", "__pycache__", ".*cache")
         )
         old = channels_of((source / "model.yaml").read_text())
-        new = channels_of(MODEL.replace("{run}", run_id))
+        new = channels_of(bench_model(run_id))
         for path in (dest / "src").rglob("*.py"):
             text = path.read_text()
             for event in (IN_EVENT, OUT_EVENT):
@@ -136,7 +122,7 @@ def prepare_service(args: argparse.Namespace, work: Path, run_id: str) -> Path:
             path.write_text(text)
     else:
         model = work / "model.yaml"
-        model.write_text(MODEL.replace("{run}", run_id))
+        model.write_text(bench_model(run_id))
         command = [
             tool("evtgen"),
             "new",
@@ -347,7 +333,7 @@ async def measure(args: argparse.Namespace) -> None:
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     service = Path(args.service)
-    channels = channels_of(MODEL.replace("{run}", args.run))
+    channels = channels_of(bench_model(args.run))
     if args.side == "generated":
         topic_in, topic_out = channels[IN_EVENT], channels[OUT_EVENT]
         command = [sys.executable, "-m", SERVICE]
