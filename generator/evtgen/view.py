@@ -21,7 +21,6 @@ from evtgen.model import (
     Field,
     Model,
     Policy,
-    kebab,
     snake,
 )
 from evtgen.schemas import avro_schema, json_schema
@@ -107,8 +106,6 @@ def _field(field: Field, code: list[str]) -> dict[str, Any]:
         code.append(default)
     return {
         "name": field.name,
-        "python": python,
-        "default": default,
         "doc": field.doc,
         "declaration": f"{field.name}: {python}" + (f" = {default}" if default else ""),
         # without a default: aggregates take every field when they are made
@@ -122,28 +119,22 @@ def _sample(field: Field, code: list[str]) -> dict[str, str]:
     return {"name": field.name, "value": value}
 
 
-def _fill(target: Field, sources: list[tuple[str, tuple[Field, ...]]], code: list[str]) -> str:
-    """The expression that fills `target`: the first same-named, same-typed field of
-    the sources, else its default, else the type's "nothing given" value."""
+def _filled(
+    target: Field, sources: list[tuple[str, tuple[Field, ...]]], code: list[str]
+) -> dict[str, Any]:
+    """How `target` is filled: the first same-named, fitting field of the sources
+    (`copied`, so a test can check it arrived), else its default, else the type's
+    "nothing given" value."""
     for prefix, fields in sources:
         for field in fields:
             if field.name == target.name and assignable(field.type, target.type):
-                return f"{prefix}.{field.name}"
+                return {"name": target.name, "value": f"{prefix}.{field.name}", "copied": True}
     if target.has_default:
         value = python_literal(target.type, target.default)
     else:
         value = target.type.zero()
     code.append(value)
-    return value
-
-
-def _filled(
-    target: Field, sources: list[tuple[str, tuple[Field, ...]]], code: list[str]
-) -> dict[str, Any]:
-    value = _fill(target, sources, code)
-    # `copied`: the value comes from a source field, so a test can check it arrived
-    copied = any(value == f"{prefix}.{target.name}" for prefix, _ in sources)
-    return {"name": target.name, "value": value, "copied": copied}
+    return {"name": target.name, "value": value, "copied": False}
 
 
 def _new_id(field: Field, code: list[str]) -> str:
@@ -227,7 +218,6 @@ def _event(model: Model, event: Event, code: dict[str, list[str]]) -> dict[str, 
         "role": _role(model, event),
         "name": event.name,
         "snake": snake(event.name),
-        "kebab": kebab(event.name),
         "channel": event.channel,
         "external": event.external,
         "doc": docstring_text(event.doc),
@@ -246,7 +236,6 @@ def _policy(model: Model, policy: Policy, code: dict[str, list[str]]) -> dict[st
         "snake": snake(policy.name),
         "doc": docstring_text(policy.doc),
         "when": event.name,
-        "when_snake": snake(event.name),
         "then": command.name,
         "then_snake": snake(command.name),
         "command_fields": [
