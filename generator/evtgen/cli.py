@@ -104,6 +104,8 @@ def new_service(
             trust=trust,
         )
     )
+    for warning in report.warnings:  # what an --asyncapi document held that is not kept
+        print(f"evtgen: warning: {warning}", file=sys.stderr)
     answers = ", ".join(f"{k}={v}" for k, v in report.answers.items() if not k.startswith("_"))
     _emit(
         report,

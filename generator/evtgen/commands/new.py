@@ -48,6 +48,8 @@ class NewServiceReport:
     template: str
     answers: dict[str, Any]
     files: list[str]
+    #: what an imported AsyncAPI document held that the model does not keep
+    warnings: list[str] = field(default_factory=list)
 
 
 def new_service(request: NewServiceRequest) -> NewServiceReport:
@@ -56,9 +58,15 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     answers = _answers(request)
     dest = (request.dest or Path(request.name)).absolute()
     _check_destination(dest)
-    model_path = request.model or sample_model_path()
+    warnings: list[str] = []
     try:
-        model = load_model(model_path, service=request.name)
+        if request.asyncapi is not None:
+            from evtgen.asyncapi import load_asyncapi
+
+            imported = load_asyncapi(request.asyncapi, service=request.name)
+            model, warnings = imported.model, [str(w) for w in imported.warnings]
+        else:
+            model = load_model(request.model or sample_model_path(), service=request.name)
     except ModelError as err:
         raise InputProblems(str(err)) from err
 
@@ -74,19 +82,23 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
         template=template,
         answers=recorded_answers(dest),
         files=files,
+        warnings=warnings,
     )
 
 
 def _answers(request: NewServiceRequest) -> dict[str, Any]:
     """The template answers the options give; anything not given is asked (or defaulted)."""
-    if request.asyncapi is not None:
-        raise NotAvailable(
-            "--asyncapi is not available in this version of evtgen yet; "
-            "describe the service with --model FILE"
+    if request.asyncapi is not None and request.model is not None:
+        raise UsageError(
+            "--model and --asyncapi both describe the service; give one of them"
         )
-    if request.model is not None and not request.model.is_file():
-        what = "is a directory" if request.model.is_dir() else "does not exist"
-        raise UsageError(f"model file {request.model} {what}; give a YAML file with --model")
+    for what_file, option, path in (
+        ("model file", "--model", request.model),
+        ("AsyncAPI document", "--asyncapi", request.asyncapi),
+    ):
+        if path is not None and not path.is_file():
+            what = "is a directory" if path.is_dir() else "does not exist"
+            raise UsageError(f"{what_file} {path} {what}; give a YAML file with {option}")
     answers: dict[str, Any] = {}
     for option, value, choices in (
         ("broker", request.broker, BROKERS),
