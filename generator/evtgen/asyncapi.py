@@ -1027,7 +1027,8 @@ class _Importer:
                         op.line,
                     )
                 )
-            elif event.name not in replies:
+                continue
+            if event.name not in replies:
                 commands.append(
                     Command(
                         _unique(_type_name(op.op_id), "Command", taken),
@@ -1035,6 +1036,26 @@ class _Importer:
                         event.fields,
                         (event.name,),
                         f"Sends {event.name} (operation {op.op_id}).",
+                        op.line,
+                    )
+                )
+            if op.reply:  # the reply to what this service sent: it receives it
+                reply = by_name[op.reply.event.name]
+                command = Command(
+                    _unique(f"Handle{reply.name}", "Command", taken),
+                    aggregate_name,
+                    reply.fields,
+                    (),
+                    f"Runs when {reply.name}, the reply of operation {op.op_id}, arrives.",
+                    op.line,
+                )
+                commands.append(command)
+                policies.append(
+                    Policy(
+                        _unique(f"When{reply.name}", "Policy", taken),
+                        reply.name,
+                        command.name,
+                        "",
                         op.line,
                     )
                 )

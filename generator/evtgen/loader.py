@@ -32,7 +32,7 @@ from evtgen.model import (
     default_channel,
     snake,
 )
-from evtgen.yamllines import LineList, LineMap, YamlSyntaxError, load
+from evtgen.yamllines import LineList, LineMap, YamlSyntaxError, load, plain
 
 TYPE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -403,7 +403,7 @@ class _Reader:
         field_type = self.mapped_type(spec, line, f"field {name} of {owner}")
         if field_type is None:
             return None
-        default = spec.get("default", NO_DEFAULT)
+        default = plain(spec.get("default", NO_DEFAULT))
         if default is not NO_DEFAULT and not field_type.accepts_default(default):
             self.fail(
                 spec.line_of("default"),

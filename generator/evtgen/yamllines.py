@@ -94,6 +94,16 @@ def _convert_node(node: yaml.Node, loader: Any, done: dict[int, Any]) -> Any:
     return loader.construct_object(node)
 
 
+def plain(value: Any) -> Any:
+    """The same value without line information: plain dicts and lists (what a value
+    kept in the model, such as a default, must be, so that it dumps as plain YAML)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def load_plain(text: str) -> Any:
     """Parse YAML into plain values, fast (no lines kept)."""
     return yaml.load(text, Loader=_Loader)
