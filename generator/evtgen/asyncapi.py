@@ -68,6 +68,21 @@ JSON_ANNOTATIONS = {
     "$schema",
     "$id",
 }
+#: JSON Schema keywords that make a field more than one type: refused.
+COMPOSITIONS = {
+    "oneOf",
+    "allOf",
+    "not",
+    "if",
+    "then",
+    "else",
+    "patternProperties",
+    "dependencies",
+    "dependentSchemas",
+    "dependentRequired",
+    "discriminator",
+    "const",
+}
 DECIMAL_PATTERN = SCALARS["decimal"].json_schema["pattern"]
 
 
@@ -228,7 +243,8 @@ class _Importer:
             events=tuple(events),
             policies=tuple(policies),
         )
-        reader.cross_check(model)
+        if not self.problems:  # else its findings would only echo what was refused
+            reader.cross_check(model)
         self.problems.extend(reader.problems)
         return model
 
@@ -578,8 +594,7 @@ class _Importer:
         for key in schema:
             if key in allowed:
                 continue
-            if key in ("oneOf", "allOf", "not", "if", "then", "else", "patternProperties",
-                       "dependencies", "dependentSchemas", "discriminator", "const"):  # fmt: skip
+            if key in COMPOSITIONS:
                 self.fail(
                     file,
                     schema.line_of(key),
@@ -606,6 +621,13 @@ class _Importer:
 
     def json_type(self, prop: LineMap, file: str, owner: str, line: int) -> LineMap | None:
         prop_line = prop.line or line
+        for key in COMPOSITIONS & set(prop):
+            self.fail(
+                file,
+                prop.line_of(key),
+                f"{owner} uses {key}, which the model cannot express (a field has one type)",
+            )
+            return None
         optional = False
         kind = prop.get("type")
         if "anyOf" in prop:
@@ -895,7 +917,9 @@ class _Importer:
             action = op.get("action")
             if action not in ("send", "receive"):
                 self.fail(
-                    file, op.line_of("action"), f"operation {op_id} needs action: send or receive"
+                    file,
+                    op.line_of("action") if "action" in op else line,
+                    f"operation {op_id} needs action: send or receive",
                 )
                 continue
             for extra in ("bindings", "traits", "security"):
@@ -942,6 +966,8 @@ class _Importer:
             if channel is None:
                 return None
             msg = by_channel.get(id(channel))
+            if msg is None and self.problems:
+                return None  # its channel was refused: already said
             if msg is None:
                 self.fail(
                     file,

@@ -89,9 +89,7 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
 def _answers(request: NewServiceRequest) -> dict[str, Any]:
     """The template answers the options give; anything not given is asked (or defaulted)."""
     if request.asyncapi is not None and request.model is not None:
-        raise UsageError(
-            "--model and --asyncapi both describe the service; give one of them"
-        )
+        raise UsageError("--model and --asyncapi both describe the service; give one of them")
     for what_file, option, path in (
         ("model file", "--model", request.model),
         ("AsyncAPI document", "--asyncapi", request.asyncapi),
