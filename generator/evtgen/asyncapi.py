@@ -273,7 +273,7 @@ class _Importer:
     def channels(self, doc: LineMap) -> dict[str, _Msg]:
         """Each channel's one message, as an event, by channel key."""
         found: dict[str, _Msg] = {}
-        channels = doc.get("channels") or LineMap()
+        channels = doc.get("channels") or _empty(0)
         if not isinstance(channels, LineMap):
             self.fail(self.file, doc.line_of("channels"), "channels must be a mapping")
             return found
@@ -287,7 +287,7 @@ class _Importer:
                 continue
             self.channel_extras(channel, file, str(key))
             address = self.address(channel, file, str(key), line)
-            messages = channel.get("messages") or LineMap()
+            messages = channel.get("messages") or _empty(0)
             if not isinstance(messages, LineMap) or not messages:
                 self.warn(file, line, f"channel {key} has no messages: it is not kept (no event)")
                 continue
@@ -543,7 +543,7 @@ class _Importer:
                 "evtgen's schemas are closed, so a producer sending more fields fails its "
                 "contract tests",
             )
-        properties, props_file = self.deref(schema.get("properties") or LineMap(), file)
+        properties, props_file = self.deref(schema.get("properties") or _empty(0), file)
         required = schema.get("required") or []
         if not isinstance(properties, LineMap) or not isinstance(required, list):
             self.fail(
@@ -898,7 +898,7 @@ class _Importer:
     # -- operations ------------------------------------------------------------
 
     def operations(self, doc: LineMap, messages: dict[str, _Msg]) -> list[_Op]:
-        operations = doc.get("operations") or LineMap()
+        operations = doc.get("operations") or _empty(0)
         found: list[_Op] = []
         if not isinstance(operations, LineMap):
             self.fail(self.file, doc.line_of("operations"), "operations must be a mapping")
@@ -1124,6 +1124,10 @@ def _pointer(root: Any, pointer: str) -> Any:
         else:
             return _MISSING
     return node
+
+
+def _empty(line: int) -> LineMap:
+    return _spec(line)
 
 
 def _spec(line: int, **values: Any) -> LineMap:

@@ -1,0 +1,468 @@
+"""`evtgen new service NAME --asyncapi FILE`: AsyncAPI 3.0 documents into the model.
+
+The documents in tests/asyncapi/ were written by hand from the AsyncAPI 3.0 spec and
+pass the real parser (@asyncapi/parser); those in unsupported/ are valid AsyncAPI
+that the model cannot express, those in malformed/ are not valid AsyncAPI 3. Each
+refused document marks the line its error must name with `# refused`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import ROOT, run_evtgen
+from generated import fresh_venv, run_in
+from hypothesis import HealthCheck, assume, given, settings
+from test_generated_fuzz import models
+
+from evtgen.asyncapi import load_asyncapi
+from evtgen.commands.new import NewServiceRequest, new_service
+from evtgen.fieldtypes import FieldType
+from evtgen.loader import ModelError, load_model, parse_model
+from evtgen.model import NO_DEFAULT, Field, Model
+
+DOCS = ROOT / "tests" / "asyncapi"
+MODELS = ROOT / "tests" / "models"
+SAMPLE = ROOT / "generator" / "evtgen" / "data" / "sample-model.yaml"
+ASYNCAPI_CHECK = ROOT / "tests" / "tools" / "asyncapi"
+GOOD = ["kafka-avro.yaml", "amqp-jsonschema.yaml", "request-reply.json"]
+REFUSED = sorted(
+    str(p.relative_to(DOCS)) for d in ("unsupported", "malformed") for p in (DOCS / d).glob("*")
+)
+
+
+def fields(model: Model, event: str) -> dict[str, Field]:
+    return {f.name: f for f in model.event(event).fields}
+
+
+def messages(problems: list[Any]) -> list[str]:
+    return [f"{Path(p.file).name}:{p.line}: {p.message}" for p in problems]
+
+
+def marked_line(path: Path) -> int:
+    lines = path.read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if re.search(r"[^`]# refused", line))
+
+
+# -- documents of several shapes -------------------------------------------------
+
+
+def test_kafka_avro_document_inline_and_from_a_file() -> None:
+    imported = load_asyncapi(DOCS / "kafka-avro.yaml", service="accounts")
+    model = imported.model
+    assert model.description == "Opens an account for every user who signs up, and announces it."
+    assert [(e.name, e.channel, e.external) for e in model.events] == [
+        ("UserSignedUp", "users.user-signed-up.v1", True),
+        ("AccountOpened", "accounts.account-opened.v1", False),
+    ]
+    # the payload in user-signed-up.avsc, beside the document
+    signed_up = fields(model, "UserSignedUp")
+    assert {n: f.type for n, f in signed_up.items()} == {
+        "user_id": FieldType("uuid"),
+        "email": FieldType("string"),
+        "age": FieldType("int", optional=True),
+        "newsletter": FieldType("boolean"),
+        "score": FieldType("double"),
+        "visits": FieldType("long"),
+    }
+    assert signed_up["newsletter"].default is False
+    assert signed_up["age"].default is NO_DEFAULT  # null-first union: optional, no default
+    assert model.event("UserSignedUp").doc == "A user signed up."
+    # the inline record: logical types, enum, array, defaults, doc
+    opened = fields(model, "AccountOpened")
+    assert opened["plan"].type == FieldType("enum", symbols=("FREE", "PRO"))
+    assert opened["plan"].default == "FREE"
+    assert opened["opened_at"].type == FieldType("timestamp")
+    assert opened["credit"].type == FieldType("decimal")
+    assert opened["tags"].type == FieldType("list", items=FieldType("string"))
+    assert opened["tags"].default == []
+    assert opened["referrer"].type == FieldType("string", optional=True)
+    assert opened["referrer"].doc == "Who referred the user, if anyone."
+    # the flow: receive -> policy and command; send -> command that emits it
+    assert [(p.name, p.when, p.then) for p in model.policies] == [
+        ("WhenUserSignedUp", "UserSignedUp", "OnUserSignedUp")
+    ]
+    assert [(c.name, c.aggregate, c.emits) for c in model.commands] == [
+        ("OnUserSignedUp", "Accounts", ()),
+        ("OpenAccount", "Accounts", ("AccountOpened",)),
+    ]
+    assert model.command("OpenAccount").fields == model.event("AccountOpened").fields
+    assert model.aggregates[0].id_field.name == "id"
+    # what is not kept is named, with its line
+    assert messages(imported.warnings) == [
+        "kafka-avro.yaml:8: servers are not kept: a generated service takes its broker "
+        "from BROKER_URL (and --broker)",
+        "kafka-avro.yaml:19: channel userSignedUp: its bindings (kafka) are not kept: "
+        "evtgen's topology per broker is fixed (docs/asyncapi.md)",
+        "kafka-avro.yaml:54: message UserSignedUp: its bindings (kafka) are not kept: "
+        "evtgen's topology per broker is fixed (docs/asyncapi.md)",
+        "user-signed-up.avsc:4: Avro record UserSignedUp: namespace 'com.example.users' "
+        "becomes 'accounts.events'",
+        "kafka-avro.yaml:71: Avro record AccountOpened: namespace 'com.example.accounts' "
+        "becomes 'accounts.events'",
+        "kafka-avro.yaml:79: field plan of message AccountOpened: Avro enum Plan becomes "
+        "AccountOpened_plan (evtgen names enums after their event and field)",
+        "kafka-avro.yaml:37: operation onUserSignedUp: its bindings (kafka) are not kept: "
+        "evtgen's topology per broker is fixed (docs/asyncapi.md)",
+    ]
+
+
+def test_amqp_json_schema_document_through_component_refs() -> None:
+    imported = load_asyncapi(DOCS / "amqp-jsonschema.yaml", service="shipping")
+    model = imported.model
+    assert [(e.name, e.channel, e.external) for e in model.events] == [
+        ("OrderPaid", "payments.order-paid.v1", True),  # the channel is a components $ref
+        ("ShipmentDispatched", "shipping.shipment-dispatched.v1", False),
+    ]
+    paid = fields(model, "OrderPaid")
+    assert {n: f.type for n, f in paid.items()} == {
+        "order_id": FieldType("uuid"),
+        "amount": FieldType("decimal"),  # a $ref to components/schemas/Money
+        "items": FieldType("list", items=FieldType("string")),
+        "paid_at": FieldType("timestamp", optional=True),  # type: [string, 'null']
+        "express": FieldType("boolean"),
+    }
+    assert (paid["express"].default, paid["express"].doc) == (
+        False,
+        "Ship by the fastest carrier.",
+    )
+    assert model.event("OrderPaid").doc == "An order was paid."
+    dispatched = fields(model, "ShipmentDispatched")
+    assert {n: f.type for n, f in dispatched.items()} == {
+        "order_id": FieldType("uuid"),
+        "carrier": FieldType("enum", symbols=("DHL", "UPS", "POST")),
+        "parcels": FieldType("int"),  # integer within int32
+        "weight_kg": FieldType("double"),
+        "tracking": FieldType("list", optional=True, items=FieldType("long")),
+        "note": FieldType("string", optional=True),  # anyOf [string, null]
+    }
+    assert dispatched["note"].doc == "Anything the carrier should know."
+    assert [(c.name, c.emits) for c in model.commands] == [
+        ("ShipPaidOrder", ()),
+        ("DispatchShipment", ("ShipmentDispatched",)),
+    ]
+    assert [(p.when, p.then) for p in model.policies] == [("OrderPaid", "ShipPaidOrder")]
+    warned = messages(imported.warnings)
+    assert (
+        "amqp-jsonschema.yaml:120: field tracking of message ShipmentDispatched is not "
+        "required and has no default: read as optional (evtgen sends null for a value it "
+        "does not have)"
+    ) in warned
+    assert sum("bindings (amqp) are not kept" in w for w in warned) == 4
+
+
+def test_request_reply_the_reply_is_what_the_command_emits() -> None:
+    model = load_asyncapi(DOCS / "request-reply.json", service="pricing").model
+    external = {e.name: e.external for e in model.events}
+    assert external == {
+        "QuoteRequested": True,
+        "QuoteGiven": False,  # the reply this service sends
+        "RateRequested": False,
+        "RateGiven": True,  # the reply this service receives
+    }
+    assert [(c.name, c.emits) for c in model.commands] == [
+        ("GiveQuote", ("QuoteGiven",)),
+        ("RequestRate", ("RateRequested",)),
+        ("HandleRateGiven", ()),
+    ]
+    assert [(p.name, p.when, p.then) for p in model.policies] == [
+        ("WhenQuoteRequested", "QuoteRequested", "GiveQuote"),
+        ("WhenRateGiven", "RateGiven", "HandleRateGiven"),
+    ]
+    assert fields(model, "QuoteGiven")["price"].type == FieldType("decimal", optional=True)
+    assert fields(model, "QuoteRequested")["quantity"].type == FieldType("int")  # int32
+
+
+# -- refused documents ------------------------------------------------------------
+
+EXPECTED = {
+    "unsupported/avro-float.yaml": "field celsius of message Measured is of Avro type 'float'",
+    "unsupported/avro-map.yaml": "field labels of message UserSignedUp is a map",
+    "unsupported/avro-union.yaml": "is a union ['string', 'long'] (only a type with null",
+    "unsupported/camel-case-field.yaml": "field name 'userId' of message UserSignedUp must "
+    "be snake_case",
+    "unsupported/nested-object.yaml": "field address of message UserSignedUp is a nested object",
+    "unsupported/one-of.yaml": "field method of message Paid uses oneOf",
+    "unsupported/parameterised-address.yaml": "has a parameterised address "
+    "'lights.{lightId}.measured'",
+    "unsupported/protobuf.yaml": "schemaFormat 'application/vnd.google.protobuf;version=3' "
+    "of message UserSignedUp is not supported",
+    "unsupported/remote-ref.yaml": "references to remote documents are not supported",
+    "unsupported/two-messages.yaml": "channel users carries 2 messages (UserSignedUp, UserLeft)",
+    "malformed/asyncapi-2.yaml": "only AsyncAPI 3.x documents are read",
+    "malformed/dangling-ref.yaml": "$ref '#/components/messages/UserSignedUp' points at nothing",
+    "malformed/no-action.yaml": "operation onUserSignedUp needs action: send or receive",
+    "malformed/yaml-syntax.yaml": "YAML/JSON syntax error",
+}
+
+
+def test_every_refused_document_has_an_expectation() -> None:
+    assert sorted(EXPECTED) == REFUSED
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_refused_documents_name_the_line_and_write_nothing(name: str, tmp_path: Path) -> None:
+    path = DOCS / name
+    done = run_evtgen(
+        "new", "service", "users", "--asyncapi", path, "--dest", tmp_path / "users", "--defaults"
+    )
+    assert done.code == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if "warning" not in line]
+    assert errors == [f"{path}:{marked_line(path)}: {errors[0].split(': ', 1)[1]}"]
+    assert EXPECTED[name] in errors[0]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "users").exists()
+
+
+def test_documents_are_valid_asyncapi_by_the_real_parser() -> None:
+    if shutil.which("node") is None or not (ASYNCAPI_CHECK / "node_modules").is_dir():
+        pytest.fail(
+            "the AsyncAPI checker is not installed: it needs Node.js and "
+            "`npm ci --prefix tests/tools/asyncapi` (.ci/run does both)"
+        )
+    # remote-ref.yaml is valid too, but the parser would fetch its remote $ref
+    valid = [DOCS / n for n in GOOD] + [
+        p for p in sorted((DOCS / "unsupported").glob("*.yaml")) if p.name != "remote-ref.yaml"
+    ]
+    done = subprocess.run(
+        ["node", str(ASYNCAPI_CHECK / "validate.mjs"), *map(str, valid)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("valid AsyncAPI 3.0.0") == len(valid)
+
+
+# -- documents of any shape: the model's own checks, with the document's lines --------
+
+
+def one_channel(tmp_path: Path, payload: str, action: str = "receive") -> Path:
+    """A document of one channel and one operation; `payload` is its message's payload
+    as YAML lines, the line to be named marked `# refused`."""
+    head = textwrap.dedent(
+        """\
+        asyncapi: 3.0.0
+        info: {title: Things, version: 1.0.0}
+        channels:
+          things:
+            address: things.thing.v1
+            messages:
+              Thing:
+                payload:
+        """
+    )
+    tail = f"operations:\n  op: {{action: {action}, channel: {{$ref: '#/channels/things'}}}}\n"
+    text = head + textwrap.indent(textwrap.dedent(payload), " " * 10) + tail
+    path = tmp_path / "doc.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_default_that_does_not_fit_its_type_is_refused(tmp_path: Path) -> None:
+    path = one_channel(
+        tmp_path,
+        """\
+        type: object
+        properties:
+          n: {type: integer, default: x}  # refused
+        """,
+    )
+    with pytest.raises(ModelError) as refused:
+        load_asyncapi(path, service="things")
+    assert messages(refused.value.problems) == [
+        f"doc.yaml:{marked_line(path)}: default 'x' of field n of message Thing is not a valid long"
+    ]
+
+
+def test_names_the_model_reserves_are_refused_at_their_line(tmp_path: Path) -> None:
+    path = one_channel(
+        tmp_path,
+        """\
+        type: object
+        properties:
+          schema: {type: string}  # refused
+        """,
+    )
+    with pytest.raises(ModelError) as refused:
+        load_asyncapi(path, service="things")
+    assert messages(refused.value.problems) == [
+        f"doc.yaml:{marked_line(path)}: field name 'schema' of message Thing is reserved by "
+        "the message classes; choose another name"
+    ]
+
+
+def test_an_open_payload_and_dropped_constraints_are_warnings(tmp_path: Path) -> None:
+    path = one_channel(
+        tmp_path,
+        """\
+        type: object
+        required: [email]
+        properties:
+          email: {type: string, format: email, maxLength: 80}
+        """,
+        action="send",
+    )
+    imported = load_asyncapi(path, service="things")
+    assert fields(imported.model, "Thing")["email"].type == FieldType("string")
+    assert [w.message for w in imported.warnings] == [
+        "payload of message Thing is open (additionalProperties is not false): evtgen's "
+        "schemas are closed, so a producer sending more fields fails its contract tests",
+        "field email of message Thing: format 'email' is not kept (a string)",
+        "field email of message Thing: maxLength is not kept",
+    ]
+    assert imported.model.commands[0].emits == ("Thing",)
+
+
+# -- the CLI -------------------------------------------------------------------------
+
+
+def test_model_and_asyncapi_together_are_refused(tmp_path: Path) -> None:
+    done = run_evtgen(
+        "new", "service", "accounts", "--model", SAMPLE, "--asyncapi", DOCS / "kafka-avro.yaml",
+        "--dest", tmp_path / "x", "--defaults",
+    )  # fmt: skip
+    assert done.code == 2
+    assert done.stderr.strip() == (
+        "evtgen: error: --model and --asyncapi both describe the service; give one of them"
+    )
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_missing_document_is_refused(tmp_path: Path) -> None:
+    done = run_evtgen("new", "service", "accounts", "--asyncapi", tmp_path / "no.yaml")
+    assert done.code == 2
+    assert "AsyncAPI document" in done.stderr and "does not exist" in done.stderr
+
+
+def test_cli_creates_the_service_and_reports_what_it_did_not_keep(tmp_path: Path) -> None:
+    dest = tmp_path / "accounts"
+    done = run_evtgen(
+        "new", "service", "accounts", "--asyncapi", DOCS / "kafka-avro.yaml",
+        "--dest", dest, "--defaults", "--json",
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert len(report["warnings"]) == 7
+    assert all(f"evtgen: warning: {w}" in done.stderr for w in report["warnings"])
+    written = yaml.safe_load((dest / "model.yaml").read_text())
+    assert [e["name"] for e in written["events"]] == ["UserSignedUp", "AccountOpened"]
+    assert (dest / "schemas" / "AccountOpened.avsc").is_file()
+
+
+# -- round trip: model -> generated asyncapi.yaml -> the same model ---------------------
+
+
+def generate(model_path: Path, service: str, dest: Path, schema_format: str) -> Path:
+    new_service(
+        NewServiceRequest(
+            name=service,
+            dest=dest,
+            model=model_path,
+            schema_format=schema_format,
+            defaults=True,
+        )
+    )
+    return dest / "schemas" / "asyncapi.yaml"
+
+
+@pytest.mark.parametrize("schema_format", ["avro", "jsonschema"])
+@pytest.mark.parametrize(
+    ("model_path", "service"),
+    [
+        (SAMPLE, "orders"),
+        (MODELS / "rich.yaml", "fulfilment"),
+        (MODELS / "minimal.yaml", "counter"),
+    ],
+    ids=["sample", "rich", "minimal"],
+)
+def test_round_trip_gives_the_same_model(
+    model_path: Path, service: str, schema_format: str, tmp_path: Path
+) -> None:
+    model = load_model(model_path, service=service)
+    document = generate(model_path, service, tmp_path / service, schema_format)
+    imported = load_asyncapi(document, service=service)
+    assert imported.model == model
+    # and the service generated from the document is the one generated from the model
+    again = tmp_path / "again"
+    new_service(
+        NewServiceRequest(
+            name=service, dest=again, asyncapi=document, schema_format=schema_format, defaults=True
+        )
+    )
+    assert (again / "model.yaml").read_text() == (tmp_path / service / "model.yaml").read_text()
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(document=models())
+def test_round_trip_of_random_models(document: dict[str, Any], tmp_path: Path) -> None:
+    text = yaml.safe_dump(document, sort_keys=False)
+    try:
+        model = parse_model(text, "fuzzed.yaml")
+    except ModelError:
+        assume(False)  # a draft the model itself refuses
+        return
+    model_file = tmp_path / f"model-{abs(hash(text))}.yaml"
+    model_file.write_text(text)
+    for schema_format in ("avro", "jsonschema"):
+        dest = tmp_path / f"{model_file.stem}-{schema_format}"
+        imported = load_asyncapi(
+            generate(model_file, "fuzzed", dest, schema_format), service="fuzzed"
+        )
+        assert imported.model == model
+
+
+# -- generated services from imported documents: their own checks pass ------------------
+
+SERVICES = [
+    ("kafka-avro.yaml", "accounts", "kafka", "avro"),
+    ("amqp-jsonschema.yaml", "shipping", "rabbitmq", "jsonschema"),
+    ("request-reply.json", "pricing", "nats", "jsonschema"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("document", "service", "broker", "schema_format"), SERVICES, ids=[s[0] for s in SERVICES]
+)
+def test_services_from_documents_pass_their_own_checks(
+    document: str, service: str, broker: str, schema_format: str, tmp_path: Path
+) -> None:
+    repo = tmp_path / service
+    done = run_evtgen(
+        "new", "service", service, "--asyncapi", DOCS / document, "--dest", repo,
+        "--broker", broker, "--schema-format", schema_format, "--defaults",
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    bin_dir = fresh_venv(repo)
+    url = os.environ.get(f"BROKER_URL_{broker.upper()}")
+    result = run_in(
+        repo, bin_dir, "pytest", "-p", "no:cacheprovider", "-rs",
+        extra_env={"BROKER_URL": url} if url else None,
+    )  # fmt: skip
+    assert result.code == 0, result.output
+    summary = result.output.strip().splitlines()[-1]
+    assert re.search(r"\d+ passed", summary) and "failed" not in summary, summary
+    skipped = [line for line in result.output.splitlines() if line.startswith("SKIPPED")]
+    if url:
+        assert not skipped, result.output
+    for check in (("ruff", "check", "."), ("mypy",)):
+        outcome = run_in(repo, bin_dir, *check)
+        assert outcome.code == 0, f"{outcome.command}:\n{outcome.output}"
+    # the repo's own asyncapi.yaml reads back into the model it was generated from
+    imported = load_asyncapi(repo / "schemas" / "asyncapi.yaml", service=service)
+    assert imported.model == load_model(repo / "model.yaml", service=service)
