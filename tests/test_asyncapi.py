@@ -99,8 +99,8 @@ def test_kafka_avro_document_inline_and_from_a_file() -> None:
     assert model.aggregates[0].id_field.name == "id"
     # what is not kept is named, with its line
     assert messages(imported.warnings) == [
-        "kafka-avro.yaml:8: servers are not kept: a generated service takes its broker "
-        "from BROKER_URL (and --broker)",
+        "kafka-avro.yaml:8: servers are not kept: the broker is kafka (their protocol); a "
+        "generated service takes its broker's address from BROKER_URL",
         "kafka-avro.yaml:19: channel userSignedUp: its bindings (kafka) are not kept: "
         "evtgen's topology per broker is fixed (docs/asyncapi.md)",
         "kafka-avro.yaml:54: message UserSignedUp: its bindings (kafka) are not kept: "
@@ -344,6 +344,28 @@ def test_a_missing_document_is_refused(tmp_path: Path) -> None:
     assert "AsyncAPI document" in done.stderr and "does not exist" in done.stderr
 
 
+def test_the_document_chooses_broker_and_schema_format_unless_told(tmp_path: Path) -> None:
+    document = DOCS / "amqp-jsonschema.yaml"
+    done = run_evtgen(
+        "new", "service", "shipping", "--asyncapi", document,
+        "--dest", tmp_path / "a", "--defaults", "--json",
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    answers = json.loads(done.stdout)["answers"]
+    assert (answers["broker"], answers["schema_format"]) == ("rabbitmq", "jsonschema")
+    told = run_evtgen(
+        "new", "service", "shipping", "--asyncapi", document, "--schema-format", "avro",
+        "--dest", tmp_path / "b", "--defaults", "--json",
+    )  # fmt: skip
+    assert told.code == 0, told.stderr
+    report = json.loads(told.stdout)
+    assert report["answers"]["schema_format"] == "avro"
+    assert (
+        f"{document}: the document says schema format jsonschema, --schema-format says "
+        "avro: the service follows --schema-format"
+    ) in report["warnings"]
+
+
 def test_cli_creates_the_service_and_reports_what_it_did_not_keep(tmp_path: Path) -> None:
     dest = tmp_path / "accounts"
     done = run_evtgen(
@@ -404,7 +426,7 @@ def test_round_trip_gives_the_same_model(
 
 @pytest.mark.slow
 @settings(
-    max_examples=15,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -50,6 +50,15 @@ X_COMMANDS = "x-evtgen-commands"
 X_POLICIES = "x-evtgen-policies"
 X_EXTERNAL = "x-evtgen-external"
 
+#: Server protocols (AsyncAPI's names) of the brokers evtgen generates for.
+PROTOCOLS = {
+    "kafka": "kafka",
+    "kafka-secure": "kafka",
+    "amqp": "rabbitmq",
+    "amqps": "rabbitmq",
+    "nats": "nats",
+    "redis": "redis",
+}
 ROOT_IGNORED = {"id", "defaultContentType", "info", "asyncapi", "tags", "externalDocs"}
 AVRO_PRIMITIVES = {"string", "int", "long", "double", "boolean"}
 #: JSON Schema keywords that only annotate (kept: description and default; others
@@ -92,6 +101,10 @@ class AsyncApiImport:
 
     model: Model
     warnings: list[Problem] = field(default_factory=list)
+    #: the broker the document's servers name (one protocol evtgen knows), if any
+    broker: str | None = None
+    #: the payloads' format when they all have one ("avro" or "jsonschema"), if any
+    schema_format: str | None = None
 
 
 class _Stop(Exception):
@@ -108,7 +121,13 @@ def load_asyncapi(path: Path, *, service: str) -> AsyncApiImport:
         model = None
     if importer.problems or model is None:
         raise ModelError(sorted(importer.problems, key=lambda p: (p.file, p.line)))
-    return AsyncApiImport(model, importer.warnings)
+    formats = importer.formats
+    return AsyncApiImport(
+        model,
+        importer.warnings,
+        importer.broker,
+        formats.pop() if len(formats) == 1 else None,
+    )
 
 
 # -- reading files and following $refs ------------------------------------------
@@ -132,6 +151,8 @@ class _Importer:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self.files: dict[str, Any] = {}
+        self.broker: str | None = None
+        self.formats: set[str] = set()
 
     def fail(self, file: str, line: int, message: str) -> None:
         self.problems.append(Problem(file, line, message))
@@ -254,12 +275,7 @@ class _Importer:
                 continue
             line = doc.line_of(key)
             if key == "servers":
-                self.warn(
-                    self.file,
-                    line,
-                    "servers are not kept: a generated service takes its broker from "
-                    "BROKER_URL (and --broker)",
-                )
+                self.servers(doc[key], line)
             elif isinstance(key, str) and key.startswith("x-"):
                 if key not in (X_AGGREGATES, X_COMMANDS, X_POLICIES):
                     self.warn(self.file, line, f"extension {key} is not kept")
@@ -267,6 +283,29 @@ class _Importer:
                 self.fail(
                     self.file, line, f"unknown top-level key {key!r} in an AsyncAPI 3 document"
                 )
+
+    def servers(self, servers: Any, line: int) -> None:
+        """The broker, when every server speaks the same protocol evtgen knows; the
+        servers themselves are not kept (the service takes BROKER_URL)."""
+        protocols = set()
+        if isinstance(servers, LineMap):
+            for raw in servers.values():
+                server, _ = self.deref(raw, self.file)
+                if isinstance(server, LineMap) and isinstance(server.get("protocol"), str):
+                    protocols.add(server["protocol"].lower())
+        brokers = {PROTOCOLS.get(p) for p in protocols}
+        if len(brokers) == 1 and None not in brokers:
+            self.broker = brokers.pop()
+            what = f"the broker is {self.broker} (their protocol)"
+        else:
+            named = ", ".join(sorted(protocols)) or "none"
+            what = f"their protocols ({named}) name no one broker evtgen knows"
+        self.warn(
+            self.file,
+            line,
+            f"servers are not kept: {what}; a generated service takes its broker's "
+            "address from BROKER_URL",
+        )
 
     # -- channels and messages -------------------------------------------------
 
@@ -501,6 +540,7 @@ class _Importer:
                     self.fail(file, payload.line, f"payload of message {message} has no schema")
                 return None
             if kind.startswith("application/vnd.apache.avro"):
+                self.formats.add("avro")
                 return self.avro_record(schema, schema_file, message)
             if kind in (
                 "application/schema+json",
@@ -509,6 +549,7 @@ class _Importer:
                 "application/vnd.aai.asyncapi+json",
                 "application/vnd.aai.asyncapi+yaml",
             ):
+                self.formats.add("jsonschema")
                 return self.json_object(schema, schema_file, message)
             self.fail(
                 file,
@@ -517,6 +558,7 @@ class _Importer:
                 "evtgen reads JSON Schema and Avro payloads",
             )
             return None
+        self.formats.add("jsonschema")
         return self.json_object(payload, file, message)
 
     def json_object(

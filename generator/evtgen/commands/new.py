@@ -11,12 +11,15 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evtgen.errors import InputProblems, Interrupted, NotAvailable, UsageError
 from evtgen.loader import ModelError, check_service_name, load_model
 from evtgen.render import staging_worker
 from evtgen.templates import bundled_template, sample_model_path
+
+if TYPE_CHECKING:
+    from evtgen.asyncapi import AsyncApiImport
 
 BROKERS = ("kafka", "rabbitmq", "nats", "redis")
 SCHEMA_FORMATS = ("avro", "jsonschema")
@@ -65,6 +68,7 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
 
             imported = load_asyncapi(request.asyncapi, service=request.name)
             model, warnings = imported.model, [str(w) for w in imported.warnings]
+            warnings += _document_answers(answers, imported, request.asyncapi)
         else:
             model = load_model(request.model or sample_model_path(), service=request.name)
     except ModelError as err:
@@ -84,6 +88,26 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
         files=files,
         warnings=warnings,
     )
+
+
+def _document_answers(answers: dict[str, Any], imported: AsyncApiImport, path: Path) -> list[str]:
+    """The broker and schema format the AsyncAPI document says, unless the options
+    said otherwise (which is then a warning: the wire would differ from the document)."""
+    warnings = []
+    for key, option, value in (
+        ("broker", "--broker", imported.broker),
+        ("schema_format", "--schema-format", imported.schema_format),
+    ):
+        if value is None:
+            continue
+        if key not in answers:
+            answers[key] = value
+        elif answers[key] != value:
+            warnings.append(
+                f"{path}: the document says {key.replace('_', ' ')} {value}, "
+                f"{option} says {answers[key]}: the service follows {option}"
+            )
+    return warnings
 
 
 def _answers(request: NewServiceRequest) -> dict[str, Any]:
