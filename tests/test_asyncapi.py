@@ -188,8 +188,8 @@ EXPECTED = {
     "unsupported/avro-float.yaml": "field celsius of message Measured is of Avro type 'float'",
     "unsupported/avro-map.yaml": "field labels of message UserSignedUp is a map",
     "unsupported/avro-union.yaml": "is a union ['string', 'long'] (only a type with null",
-    "unsupported/camel-case-field.yaml": "field name 'userId' of message UserSignedUp must "
-    "be snake_case",
+    "unsupported/camel-case-field.yaml": "field name 'userId' of message UserSignedUp is not "
+    "snake_case: evtgen's field names are the names on the wire, and 'user_id' would change",
     "unsupported/nested-object.yaml": "field address of message UserSignedUp is a nested object",
     "unsupported/one-of.yaml": "field method of message Paid uses oneOf",
     "unsupported/parameterised-address.yaml": "has a parameterised address "
@@ -321,6 +321,83 @@ def test_an_open_payload_and_dropped_constraints_are_warnings(tmp_path: Path) ->
         "field email of message Thing: maxLength is not kept",
     ]
     assert imported.model.commands[0].emits == ("Thing",)
+
+
+def test_all_of_one_schema_and_annotations_is_that_schema(tmp_path: Path) -> None:
+    path = one_channel(
+        tmp_path,
+        """\
+        type: object
+        additionalProperties: false
+        required: [comment_id]
+        properties:
+          comment_id:
+            allOf:
+              - {type: string, format: uuid, description: an id}
+              - {description: The comment that was liked.}
+          both:
+            allOf:  # refused
+              - {type: string}
+              - {type: integer}
+        """,
+    )
+    with pytest.raises(ModelError) as refused:
+        load_asyncapi(path, service="things")
+    assert messages(refused.value.problems) == [
+        f"doc.yaml:{marked_line(path)}: field both of message Thing uses allOf, which the "
+        "model cannot express (a field has one type)"
+    ]
+    path.write_text(re.sub(r"(?s)\n *both:.*(?=\noperations)", "", path.read_text()))
+    comment_id = fields(load_asyncapi(path, service="things").model, "Thing")["comment_id"]
+    assert comment_id == Field("comment_id", FieldType("uuid"), doc="The comment that was liked.")
+
+
+def test_a_message_on_two_channels_is_an_event_per_channel(tmp_path: Path) -> None:
+    path = tmp_path / "lights.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            asyncapi: 3.0.0
+            info: {title: Lights, version: 1.0.0}
+            channels:
+              lightTurnOn:
+                address: lights.turn-on.v1
+                messages:
+                  turnOnOff: {$ref: '#/components/messages/turnOnOff'}
+              lightTurnOff:
+                address: lights.turn-off.v1
+                messages:
+                  turnOnOff: {$ref: '#/components/messages/turnOnOff'}
+            operations:
+              turnOn: {action: receive, channel: {$ref: '#/channels/lightTurnOn'}}
+              turnOff: {action: receive, channel: {$ref: '#/channels/lightTurnOff'}}
+            components:
+              messages:
+                turnOnOff:
+                  payload:
+                    type: object
+                    additionalProperties: false
+                    required: [light_id]
+                    properties: {light_id: {type: integer}}
+            """
+        )
+    )
+    imported = load_asyncapi(path, service="lights")
+    model = imported.model
+    assert [(e.name, e.channel) for e in model.events] == [
+        ("LightTurnOn", "lights.turn-on.v1"),
+        ("LightTurnOff", "lights.turn-off.v1"),
+    ]
+    assert [(p.when, p.then) for p in model.policies] == [
+        ("LightTurnOn", "TurnOn"),
+        ("LightTurnOff", "TurnOff"),
+    ]
+    assert messages(imported.warnings) == [
+        "lights.yaml:7: message turnOnOff is on more than one channel: on this one it is "
+        "event LightTurnOn, named after the channel",
+        "lights.yaml:11: message turnOnOff is on more than one channel: on this one it is "
+        "event LightTurnOff, named after the channel",
+    ]
 
 
 # -- the CLI -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ warning otherwise.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 from evtgen.fieldtypes import DECIMAL_PRECISION, DECIMAL_SCALE, INT32, INT64, NEW_IDS, SCALARS
 from evtgen.loader import (
     CHANNEL_NAME,
+    FIELD_NAME,
     TYPE_NAME,
     ModelError,
     Problem,
@@ -40,6 +42,7 @@ from evtgen.model import (
     Policy,
     default_channel,
     pascal,
+    snake,
 )
 from evtgen.schemas import avro_namespace
 from evtgen.yamllines import LineList, LineMap, YamlSyntaxError, load
@@ -317,6 +320,7 @@ class _Importer:
             self.fail(self.file, doc.line_of("channels"), "channels must be a mapping")
             return found
         names: dict[str, str] = {}
+        pending: list[tuple[str, str | None, str, Any, LineMap, str, LineMap]] = []
         for key, raw in channels.items():
             line = channels.line_of(key)
             channel, file = self.deref(raw, self.file)
@@ -347,9 +351,14 @@ class _Importer:
                         file, messages.line_of(msg_key), f"message {msg_key} must be a mapping"
                     )
                 continue
+            pending.append((str(key), address, str(msg_key), msg_raw, message, msg_file, messages))
+        shared = Counter(id(p[4]) for p in pending)
+        for key, address, msg_key, msg_raw, message, msg_file, messages in pending:
             ref = msg_raw.get("$ref") if isinstance(msg_raw, LineMap) else None
+            # a message on several channels: one event per channel, named after it
+            rename = _type_name(key) if shared[id(message)] > 1 else None
             event = self.event(
-                message, msg_file, str(msg_key), ref, address, messages.line_of(msg_key)
+                message, msg_file, msg_key, ref, address, messages.line_of(msg_key), rename
             )
             if event is None:
                 continue
@@ -357,8 +366,8 @@ class _Importer:
                 self.fail(
                     msg_file,
                     event.line,
-                    f"message {event.name} is on channel {key} and on channel "
-                    f"{names[event.name]}: an event has one channel",
+                    f"event {event.name} of channel {key} has the name of the event of "
+                    f"channel {names[event.name]}: names must be unique",
                 )
                 continue
             names[event.name] = str(key)
@@ -434,6 +443,7 @@ class _Importer:
         ref: Any,
         address: str | None,
         key_line: int,
+        rename: str | None = None,
     ) -> Event | None:
         # its name: `name`, else the component's key, else its key on the channel
         raw_name = message.get("name")
@@ -481,6 +491,14 @@ class _Importer:
             fields, doc, schema_name = got
             if schema_name:
                 name = schema_name
+        if rename is not None:
+            self.warn(
+                file,
+                key_line,
+                f"message {raw_name} is on more than one channel: on this one it is event "
+                f"{rename}, named after the channel",
+            )
+            name = rename
         if not doc:
             for text_key in ("description", "summary"):
                 if isinstance(message.get(text_key), str):
@@ -567,6 +585,7 @@ class _Importer:
         if not isinstance(schema, LineMap):
             self.fail(file, 0, f"payload of message {message} must be a JSON Schema object")
             return None
+        schema, file = self.single_all_of(schema, file)
         if schema.get("type", "object") != "object":
             self.fail(
                 file,
@@ -627,6 +646,34 @@ class _Importer:
         doc = schema.get("description", "")
         return self.fields(specs, file, message), doc.strip() if isinstance(doc, str) else "", None
 
+    def single_all_of(self, schema: LineMap, file: str) -> tuple[LineMap, str]:
+        """`allOf` of one schema and annotations (a common way to describe a `$ref`:
+        `allOf: [{$ref: ...}, {description: ...}]`) is that schema, annotated."""
+        branches = schema.get("allOf")
+        if not isinstance(branches, list):
+            return schema, file
+        resolved = [self.deref(b, file) for b in branches]
+        if not all(isinstance(b, LineMap) for b, _ in resolved):
+            return schema, file
+        typed = [(b, f) for b, f in resolved if set(b) - JSON_ANNOTATIONS]
+        if len(typed) > 1:
+            return schema, file  # a real intersection: refused by the caller
+        # the typed branch first; annotations beside it, then the schema's own, win
+        merged = _spec(schema.line)
+        notes = [b for b, _ in resolved if not set(b) - JSON_ANNOTATIONS]
+        target_file = file
+        if typed:
+            inner, target_file = self.single_all_of(*typed[0])
+            notes.insert(0, inner)
+        for branch in notes:
+            merged.update(branch)
+            merged.key_lines.update(branch.key_lines)
+        for key, value in schema.items():
+            if key != "allOf":
+                merged[key] = value
+                merged.key_lines[key] = schema.line_of(key)
+        return merged, target_file
+
     def json_unsupported(
         self, schema: LineMap, file: str, owner: str, object_keys: bool = False
     ) -> None:
@@ -651,6 +698,7 @@ class _Importer:
             if prop is not None:
                 self.fail(file, line, f"{owner} must be a schema")
             return None
+        prop, file = self.single_all_of(prop, file)
         spec = self.json_type(prop, file, owner, line)
         if spec is None:
             return None
@@ -662,6 +710,7 @@ class _Importer:
         return spec
 
     def json_type(self, prop: LineMap, file: str, owner: str, line: int) -> LineMap | None:
+        prop, file = self.single_all_of(prop, file)
         prop_line = prop.line or line
         for key in COMPOSITIONS & set(prop):
             self.fail(
@@ -930,6 +979,20 @@ class _Importer:
 
     def fields(self, specs: LineMap, file: str, owner: str) -> tuple[Field, ...]:
         """Checked by the model's own rules (names, defaults), with the document's lines."""
+        for name in list(specs):
+            if (
+                isinstance(name, str)
+                and not FIELD_NAME.match(name)
+                and FIELD_NAME.match(snake(name))
+            ):
+                self.fail(
+                    file,
+                    specs.line_of(name),
+                    f"field name {name!r} of message {owner} is not snake_case: evtgen's field "
+                    f"names are the names on the wire, and {snake(name)!r} would change the "
+                    "messages; rename it in the document (or ask the producer to)",
+                )
+                del specs[name]
         reader = _Reader(file)
         item = LineMap({"fields": specs})
         item.line, item.key_lines = specs.line, {"fields": specs.line}
