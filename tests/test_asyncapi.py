@@ -352,6 +352,35 @@ def test_all_of_one_schema_and_annotations_is_that_schema(tmp_path: Path) -> Non
     assert comment_id == Field("comment_id", FieldType("uuid"), doc="The comment that was liked.")
 
 
+def test_refs_into_another_file_beside_the_document(tmp_path: Path) -> None:
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "schemas.yaml").write_text(
+        textwrap.dedent(
+            """\
+            Ids:
+              comment_id: {type: string, format: uuid}
+            Liked:
+              type: object
+              additionalProperties: false
+              required: [comment_id]
+              properties:
+                comment_id: {$ref: '#/Ids/comment_id'}
+                by: {$ref: '#/Missing'}
+            """
+        )
+    )
+    path = one_channel(tmp_path, "$ref: 'common/schemas.yaml#/Liked'\n")
+    with pytest.raises(ModelError) as refused:
+        load_asyncapi(path, service="things")
+    assert messages(refused.value.problems) == [
+        "schemas.yaml:9: $ref '#/Missing' points at nothing in schemas.yaml"
+    ]
+    schemas = tmp_path / "common" / "schemas.yaml"
+    schemas.write_text(schemas.read_text().replace("    by: {$ref: '#/Missing'}\n", ""))
+    model = load_asyncapi(path, service="things").model
+    assert fields(model, "Thing") == {"comment_id": Field("comment_id", FieldType("uuid"))}
+
+
 def test_a_message_on_two_channels_is_an_event_per_channel(tmp_path: Path) -> None:
     path = tmp_path / "lights.yaml"
     path.write_text(
