@@ -520,6 +520,8 @@ def test_round_trip_gives_the_same_model(
     document = generate(model_path, service, tmp_path / service, schema_format)
     imported = load_asyncapi(document, service=service)
     assert imported.model == model
+    # nothing evtgen wrote is lost; only the servers, whose address is BROKER_URL's
+    assert [w.message.split(":")[0] for w in imported.warnings] == ["servers are not kept"]
     # and the service generated from the document is the one generated from the model
     again = tmp_path / "again"
     new_service(
@@ -528,6 +530,20 @@ def test_round_trip_gives_the_same_model(
         )
     )
     assert (again / "model.yaml").read_text() == (tmp_path / service / "model.yaml").read_text()
+
+
+def test_operations_edited_after_generation_are_named(tmp_path: Path) -> None:
+    document = generate(SAMPLE, "orders", tmp_path / "orders", "jsonschema")
+    text = document.read_text()
+    start = text.index("  receivePaymentAuthorized:")
+    end = text.index("components:")
+    document.write_text(text[:start] + text[end:])
+    imported = load_asyncapi(document, service="orders")
+    assert imported.model == load_model(SAMPLE, service="orders")
+    assert (
+        "the operations send or receive other events than x-evtgen-commands and "
+        "x-evtgen-policies say: the service follows the x-evtgen-* flow"
+    ) in [w.message for w in imported.warnings]
 
 
 @pytest.mark.slow

@@ -7,7 +7,8 @@ service's operations become its flow (docs/asyncapi.md explains the mapping):
 - a `receive` operation: policy `When<Event>` runs command `<OperationId>`, whose
   fields are the message's and which emits the operation's `reply` messages (if any);
 - a `send` operation whose message is not such a reply: command `<OperationId>`
-  that emits it;
+  that emits it; its `reply`, if any, is received: policy `When<Reply>` runs
+  command `Handle<Reply>`;
 - one aggregate, named after the service, holding every command field.
 
 A document evtgen generated carries its aggregates, commands and policies as
@@ -20,18 +21,26 @@ warning otherwise.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from evtgen.fieldtypes import DECIMAL_PRECISION, DECIMAL_SCALE, INT32, INT64, NEW_IDS, SCALARS
+from evtgen.fieldtypes import (
+    DECIMAL_PRECISION,
+    DECIMAL_SCALE,
+    INT32,
+    INT64,
+    NEW_IDS,
+    SCALARS,
+    FieldType,
+)
 from evtgen.loader import (
     CHANNEL_NAME,
     FIELD_NAME,
     TYPE_NAME,
     ModelError,
     Problem,
-    _Reader,
+    _Reader,  # the model file's own checks, reused so both inputs obey the same rules
 )
 from evtgen.model import (
     Aggregate,
@@ -253,10 +262,11 @@ class _Importer:
         events = []
         for msg in messages.values():
             external = msg.external if msg.external is not None else msg.event.name not in sent
-            events.append(_replace_event(msg.event, external=external))
+            events.append(replace(msg.event, external=external))
         reader = _Reader(file)
         if any(k in doc for k in (X_AGGREGATES, X_COMMANDS, X_POLICIES)):
             aggregates, commands, policies = self.recorded_flow(doc, reader)
+            self.flow_matches_operations(commands, policies, operations, doc)
         else:
             aggregates, commands, policies = self.derived_flow(events, operations, doc)
         model = Model(
@@ -1126,6 +1136,26 @@ class _Importer:
             ]
         return found[X_AGGREGATES], found[X_COMMANDS], found[X_POLICIES]
 
+    def flow_matches_operations(
+        self, commands: list[Command], policies: list[Policy], operations: list[_Op], doc: LineMap
+    ) -> None:
+        """The recorded flow wins; say so when someone edited the operations since."""
+        recorded = (
+            {e for c in commands for e in c.emits},
+            {p.when for p in policies},
+        )
+        described = (
+            {op.msg.event.name for op in operations if op.action == "send"},
+            {op.msg.event.name for op in operations if op.action == "receive"},
+        )
+        if recorded != described:
+            self.warn(
+                self.file,
+                doc.line_of(X_COMMANDS) if X_COMMANDS in doc else doc.line_of("operations"),
+                "the operations send or receive other events than x-evtgen-commands and "
+                "x-evtgen-policies say: the service follows the x-evtgen-* flow",
+            )
+
     def derived_flow(
         self, events: list[Event], operations: list[_Op], doc: LineMap
     ) -> tuple[list[Aggregate], list[Command], list[Policy]]:
@@ -1199,7 +1229,7 @@ class _Importer:
         identity = fields.get("id")
         if identity is None or identity.type.kind not in NEW_IDS or identity.type.optional:
             fields.pop("id", None)
-            identity = Field("id", _uuid_type())
+            identity = Field("id", FieldType("uuid"))
         aggregate_fields = (identity, *(f for f in fields.values() if f.name != "id"))
         aggregate = Aggregate(aggregate_name, aggregate_fields, doc.line_of("info"))
         return [aggregate], commands, policies
@@ -1269,18 +1299,6 @@ def _unique(name: str, suffix: str, taken: set[str]) -> str:
         n += 1
     taken.add(candidate)
     return candidate
-
-
-def _uuid_type() -> Any:
-    from evtgen.fieldtypes import FieldType
-
-    return FieldType("uuid")
-
-
-def _replace_event(event: Event, *, external: bool) -> Event:
-    from dataclasses import replace
-
-    return replace(event, external=external)
 
 
 def _bindings_text(bindings: Any) -> str:
