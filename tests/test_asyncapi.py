@@ -381,6 +381,24 @@ def test_refs_into_another_file_beside_the_document(tmp_path: Path) -> None:
     assert fields(model, "Thing") == {"comment_id": Field("comment_id", FieldType("uuid"))}
 
 
+def test_yaml_is_read_as_yaml_1_2(tmp_path: Path) -> None:
+    """`on`/`off` are strings and `1e-7` a number in YAML 1.2 (PyYAML reads YAML 1.1)."""
+    path = one_channel(
+        tmp_path,
+        """\
+        type: object
+        additionalProperties: false
+        required: [switch]
+        properties:
+          switch: {type: string, enum: [on, off]}
+          ratio: {type: number, default: 1e-7}
+        """,
+    )
+    thing = fields(load_asyncapi(path, service="things").model, "Thing")
+    assert thing["switch"].type == FieldType("enum", symbols=("on", "off"))
+    assert thing["ratio"].default == 1e-7
+
+
 def test_a_message_on_two_channels_is_an_event_per_channel(tmp_path: Path) -> None:
     path = tmp_path / "lights.yaml"
     path.write_text(

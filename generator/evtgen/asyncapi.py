@@ -182,7 +182,11 @@ class _Importer:
                 self.fail(*where, f"cannot read {key}: {getattr(err, 'strerror', None) or err}")
                 raise _Stop from err
             try:
-                self.files[key] = load(text)
+                loaded = load(text, core_schema=True)
+                if isinstance(loaded, dict) and X_COMMANDS in loaded:
+                    # evtgen wrote it, with PyYAML: YAML 1.1, so read it that way
+                    loaded = load(text)
+                self.files[key] = loaded
             except YamlSyntaxError as err:
                 self.fail(key, err.line, f"YAML/JSON syntax error: {err.message}")
                 raise _Stop from err
