@@ -564,6 +564,28 @@ def test_operations_edited_after_generation_are_named(tmp_path: Path) -> None:
     ) in [w.message for w in imported.warnings]
 
 
+@pytest.mark.parametrize("schema_format", ["avro", "jsonschema"])
+def test_round_trip_of_strings_yaml_versions_read_apart(schema_format: str, tmp_path: Path) -> None:
+    """evtgen's documents are written by PyYAML (YAML 1.1), which leaves `1e5` unquoted:
+    they are read back as YAML 1.1, so the string stays a string."""
+    model_file = tmp_path / "model.yaml"
+    model_file.write_text(
+        textwrap.dedent(
+            """\
+            service: codes
+            events:
+              - name: Coded
+                fields:
+                  code: {type: string, default: "1e5"}
+                  state: {type: enum, symbols: ["on", "off"], default: "off"}
+            """
+        )
+    )
+    document = generate(model_file, "codes", tmp_path / "codes", schema_format)
+    assert "default: 1e5" in document.read_text()
+    assert load_asyncapi(document, service="codes").model == load_model(model_file)
+
+
 @pytest.mark.slow
 @settings(
     max_examples=25,
