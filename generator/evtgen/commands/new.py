@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evtgen.config import load_config
 from evtgen.errors import InputProblems, Interrupted, NotAvailable, UsageError
 from evtgen.loader import ModelError, check_service_name, load_model
 from evtgen.render import staging_worker
@@ -65,8 +66,12 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     from evtgen.view import model_view
 
     answers["model"] = model_view(model)
-    template = request.template or str(bundled_template())
-    _render(template, dest, answers, request)
+    config = load_config()
+    template = request.template or config.template or str(bundled_template())
+    if request.template is None and config.template is not None:
+        request.vcs_ref = request.vcs_ref or config.vcs_ref
+    request.trust = request.trust or config.trusts(template)
+    _render(template, dest, answers, request, user_defaults=config.answers)
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
     return NewServiceReport(
         service=model.service,
@@ -130,7 +135,13 @@ def _check_destination(dest: Path) -> None:
         raise UsageError(f"the parent of the destination, {dest.parent}, does not exist")
 
 
-def _render(template: str, dest: Path, answers: dict[str, Any], request: NewServiceRequest) -> None:
+def _render(
+    template: str,
+    dest: Path,
+    answers: dict[str, Any],
+    request: NewServiceRequest,
+    user_defaults: dict[str, Any],
+) -> None:
     """Run Copier into a temporary sibling of `dest`, then move the result into place."""
     from copier.errors import (
         CopierAnswersInterrupt,
@@ -151,6 +162,7 @@ def _render(template: str, dest: Path, answers: dict[str, Any], request: NewServ
                 src_path=template,
                 dst_path=target,
                 data=answers,
+                user_defaults=user_defaults,
                 vcs_ref=request.vcs_ref,
                 defaults=request.defaults,
                 unsafe=request.trust,
