@@ -168,6 +168,7 @@ def _render(
                 unsafe=request.trust,
                 quiet=True,
             ) as copier_worker:
+                _check_questions_exist(template, answers, copier_worker.template.questions_data)
                 copier_worker.run_copy()
         except CopierAnswersInterrupt as err:
             raise Interrupted("interrupted while answering; nothing was written") from err
@@ -200,6 +201,19 @@ def _render(
             ) from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_questions_exist(
+    template: str, answers: dict[str, Any], questions: dict[str, Any]
+) -> None:
+    """An answer given on the command line must be one the template asks: a typo in
+    `--data brokr=nats` would otherwise be dropped without a word."""
+    unknown = sorted(set(answers) - set(questions) - {"model"})
+    if unknown:
+        raise UsageError(
+            f"the template {template} asks no question {unknown[0]!r}; "
+            f"it asks: {', '.join(sorted(q for q in questions if q != 'model')) or 'nothing'}"
+        )
 
 
 def recorded_answers(repo: Path) -> dict[str, Any]:
