@@ -60,3 +60,11 @@ def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     for role in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{role}_NAME", "evtgen tests")
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "tests@evtgen.invalid")
+
+
+@pytest.fixture(autouse=True)
+def no_user_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A developer's own ~/.config/evtgen/config.yml must not change what tests see."""
+    monkeypatch.setenv("EVTGEN_CONFIG", str(tmp_path_factory.getbasetemp() / "no-config.yml"))

@@ -23,8 +23,9 @@ def uv() -> str:
     return str(beside) if beside.exists() else (shutil.which("uv") or "uv")
 
 
-def fresh_venv(repo: Path) -> Path:
-    """A new virtual environment in REPO/.venv with the repo and its test extra."""
+def fresh_venv(repo: Path, requirements: str | None = None) -> Path:
+    """A new virtual environment in REPO/.venv with the repo and its test extra
+    (or, for a repo that is not a package, its REQUIREMENTS file)."""
     env = {**os.environ, "VIRTUAL_ENV": str(repo / ".venv")}
     shutil.rmtree(repo / ".venv", ignore_errors=True)
     subprocess.run(
@@ -34,7 +35,13 @@ def fresh_venv(repo: Path) -> Path:
         capture_output=True,
     )
     done = subprocess.run(
-        [uv(), "pip", "install", "-q", "-e", f"{repo}[test]"],
+        [
+            uv(),
+            "pip",
+            "install",
+            "-q",
+            *(["-r", str(repo / requirements)] if requirements else ["-e", f"{repo}[test]"]),
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -126,6 +126,7 @@ def test_data_answers_the_templates_questions(evtgen: Callable[..., Run], tmp_pa
         (["orders", "--schema-format", "protobuf"], "unknown --schema-format 'protobuf'"),
         (["orders", "--data", "broker"], "--data 'broker' must be KEY=VALUE"),
         (["orders", "--data", "broker=mqtt"], "could not be rendered"),
+        (["orders", "--data", "brokr=nats"], "asks no question 'brokr'; it asks: broker,"),
         (["orders", "--model", "missing.yaml"], "model file missing.yaml does not exist"),
         (["orders", "--template", "/nonexistent/template"], "could not be rendered"),
         (["orders", "--asyncapi", "api.yaml"], "AsyncAPI document api.yaml does not exist"),

@@ -168,18 +168,47 @@ def template_init(
     dest: Annotated[Path, typer.Argument(help="Where to create the template.")],
     overlay: Annotated[bool, typer.Option(help="Scaffold an overlay template.")] = False,
 ) -> None:
-    """Scaffold a new template."""
-    _not_yet("evtgen template init")
+    """Scaffold a new template (or an overlay) with its tests ready."""
+    from evtgen.commands.template_init import template_init as run
+
+    report = run(dest, overlay=overlay)
+    kind = "overlay template" if report.overlay else "template"
+    install = "python -m venv .venv && .venv/bin/pip install -r requirements-test.txt"
+    print(
+        f"created the {kind} {report.name} in {report.path} ({len(report.files)} files"
+        f"{', committed to a new git repository' if report.git else ''})\n"
+        f"test it: cd {report.path} && {install} && .venv/bin/pytest\n"
+        "release it: git tag v0.1.0"
+    )
 
 
 @template_app.command("test")
 def template_test(
     src: Annotated[str | None, typer.Argument(help="The template (default: bundled).")] = None,
     matrix: Annotated[Path | None, typer.Option(help="A YAML file of answer sets.")] = None,
+    vcs_ref: Annotated[str | None, typer.Option(help="The template's git ref to test.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
-    """Render, install and test a template over a matrix of answers."""
-    _not_yet("evtgen template test")
+    """Render, install and test a template over a matrix of answers, and its upgrades."""
+    from evtgen.commands.template_test import template_test as run
+    from evtgen.templates import bundled_template
+
+    report = run(
+        src or str(bundled_template()),
+        matrix_file=matrix,
+        vcs_ref=vcs_ref,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    rows = [
+        f"{'passed' if case.passed else 'FAILED':<7} {case.kind:<8} {case.seconds:>6.1f}s  "
+        f"{case.name}" + ("" if case.passed else f"  (at {case.stage})")
+        for case in report.cases
+    ]
+    details = [f"--- {c.name}: {c.stage}\n{c.detail}" for c in report.cases if not c.passed]
+    summary = f"{len(report.cases) - report.failed} passed, {report.failed} failed"
+    _emit(report, as_json, "\n".join([*rows, *details, summary]))
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,7 +217,10 @@ def main(argv: list[str] | None = None) -> int:
 
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="evtgen", standalone_mode=False)
+        # without standalone mode, click returns a typer.Exit's code instead of raising it
+        returned = command.main(args=argv, prog_name="evtgen", standalone_mode=False)
+        if isinstance(returned, int):
+            return returned
     except typer.Exit as done:
         return int(done.exit_code)
     except typer.Abort:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evtgen.config import load_config
 from evtgen.errors import InputProblems, Interrupted, NotAvailable, UsageError
 from evtgen.loader import ModelError, check_service_name, load_model
 from evtgen.render import staging_worker
@@ -77,8 +78,12 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     from evtgen.view import model_view
 
     answers["model"] = model_view(model)
-    template = request.template or str(bundled_template())
-    _render(template, dest, answers, request)
+    config = load_config()
+    template = request.template or config.template or str(bundled_template())
+    if request.template is None and config.template is not None:
+        request.vcs_ref = request.vcs_ref or config.vcs_ref
+    request.trust = request.trust or config.trusts(template)
+    _render(template, dest, answers, request, user_defaults=config.answers)
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
     return NewServiceReport(
         service=model.service,
@@ -164,7 +169,13 @@ def _check_destination(dest: Path) -> None:
         raise UsageError(f"the parent of the destination, {dest.parent}, does not exist")
 
 
-def _render(template: str, dest: Path, answers: dict[str, Any], request: NewServiceRequest) -> None:
+def _render(
+    template: str,
+    dest: Path,
+    answers: dict[str, Any],
+    request: NewServiceRequest,
+    user_defaults: dict[str, Any],
+) -> None:
     """Run Copier into a temporary sibling of `dest`, then move the result into place."""
     from copier.errors import (
         CopierAnswersInterrupt,
@@ -185,11 +196,13 @@ def _render(template: str, dest: Path, answers: dict[str, Any], request: NewServ
                 src_path=template,
                 dst_path=target,
                 data=answers,
+                user_defaults=user_defaults,
                 vcs_ref=request.vcs_ref,
                 defaults=request.defaults,
                 unsafe=request.trust,
                 quiet=True,
             ) as copier_worker:
+                _check_questions_exist(template, answers, copier_worker.template.questions_data)
                 copier_worker.run_copy()
         except CopierAnswersInterrupt as err:
             raise Interrupted("interrupted while answering; nothing was written") from err
@@ -222,6 +235,19 @@ def _render(template: str, dest: Path, answers: dict[str, Any], request: NewServ
             ) from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_questions_exist(
+    template: str, answers: dict[str, Any], questions: dict[str, Any]
+) -> None:
+    """An answer given on the command line must be one the template asks: a typo in
+    `--data brokr=nats` would otherwise be dropped without a word."""
+    unknown = sorted(set(answers) - set(questions) - {"model"})
+    if unknown:
+        raise UsageError(
+            f"the template {template} asks no question {unknown[0]!r}; "
+            f"it asks: {', '.join(sorted(q for q in questions if q != 'model')) or 'nothing'}"
+        )
 
 
 def recorded_answers(repo: Path) -> dict[str, Any]:

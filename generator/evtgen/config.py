@@ -1,0 +1,113 @@
+"""evtgen's configuration files: a platform team's defaults without flags.
+
+Two files, both optional, both the same shape:
+- per user: $EVTGEN_CONFIG, else $XDG_CONFIG_HOME/evtgen/config.yml
+  (else ~/.config/evtgen/config.yml);
+- per repo: the nearest `.evtgen.yml` in the working directory or above it.
+
+Precedence, strongest first: the command line, the repo file, the user file, the
+template's own defaults. `answers` merge key by key; `trusted` lists add up.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evtgen.errors import InputProblems
+
+REPO_FILE = ".evtgen.yml"
+KEYS = ("template", "vcs_ref", "answers", "trusted")
+
+
+@dataclass(frozen=True)
+class Config:
+    template: str | None = None  # the default --template
+    vcs_ref: str | None = None  # the default --vcs-ref
+    answers: dict[str, Any] = field(default_factory=dict)  # default answers, as --data
+    trusted: tuple[str, ...] = ()  # template sources allowed to run their own code
+    files: tuple[str, ...] = ()  # the files read, weakest first
+
+    def trusts(self, source: str) -> bool:
+        """Copier's rule: an entry ending in `/` trusts everything under it; any other
+        entry trusts exactly that source."""
+        return any(
+            source.startswith(entry) if entry.endswith("/") else source == entry
+            for entry in self.trusted
+        )
+
+
+def user_config_path() -> Path:
+    if explicit := os.environ.get("EVTGEN_CONFIG"):
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "evtgen" / "config.yml"
+
+
+def repo_config_path(start: Path) -> Path | None:
+    for directory in [start.absolute(), *start.absolute().parents]:
+        if (directory / REPO_FILE).is_file():
+            return directory / REPO_FILE
+    return None
+
+
+def load_config(start: Path | None = None) -> Config:
+    """The user file, then the repo file nearest to `start` (default: the cwd)."""
+    config = Config()
+    for path in (user_config_path(), repo_config_path(start or Path.cwd())):
+        if path is not None and path.is_file():
+            config = _layer(config, path)
+    return config
+
+
+def _layer(base: Config, path: Path) -> Config:
+    from evtgen.yamllines import LineMap, YamlSyntaxError, load
+
+    try:
+        data = load(path.read_text(encoding="utf-8"))
+    except YamlSyntaxError as err:
+        raise InputProblems(f"{path}:{err.line}: {err.message}; fix the YAML") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputProblems(f"{path}: cannot read it: {err}") from err
+    if data is None:
+        return base
+    if not isinstance(data, LineMap):
+        raise InputProblems(f"{path}:1: expected a mapping with keys {', '.join(KEYS)}")
+    problems = [
+        f"{path}:{data.line_of(key)}: unknown key {key!r}; known keys: {', '.join(KEYS)}"
+        for key in data
+        if key not in KEYS
+    ]
+    for key in ("template", "vcs_ref"):
+        if key in data and not isinstance(data[key], str):
+            problems.append(f"{path}:{data.line_of(key)}: `{key}` must be a string")
+    answers = data.get("answers", {})
+    if not isinstance(answers, dict) or not all(isinstance(k, str) for k in answers):
+        problems.append(f"{path}:{data.line_of('answers')}: `answers` must map names to values")
+    trusted = data.get("trusted", [])
+    if not isinstance(trusted, list) or not all(isinstance(t, str) for t in trusted):
+        problems.append(f"{path}:{data.line_of('trusted')}: `trusted` must list template sources")
+    if problems:
+        raise InputProblems("\n".join(problems))
+    return Config(
+        template=data.get("template", base.template),
+        vcs_ref=data.get("vcs_ref", base.vcs_ref),
+        answers={**base.answers, **_plain(answers)},
+        trusted=base.trusted + tuple(_expand(t) for t in trusted),
+        files=(*base.files, str(path)),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Line-aware containers as the plain dicts and lists Copier expects."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _expand(source: str) -> str:
+    return os.path.expanduser(source) if source.startswith("~") else source
