@@ -29,8 +29,6 @@ def test_help_lists_the_commands(evtgen: Callable[..., Run]) -> None:
         ["check", "."],
         ["schema", "check", "."],
         ["pipeline", "lint", "."],
-        ["template", "init", "t"],
-        ["template", "test"],
     ],
 )
 def test_what_is_not_built_yet_says_so_and_exits_2(
