@@ -16,7 +16,8 @@ from typing import Any
 from evtgen.errors import InputProblems, Interrupted, NotAvailable, UsageError
 from evtgen.loader import ModelError, check_service_name, load_model
 from evtgen.render import staging_worker
-from evtgen.templates import bundled_template, sample_model_path
+from evtgen.model import Model
+from evtgen.templates import bundled_template, sample_model_path, sample_saga_path
 
 BROKERS = ("kafka", "rabbitmq", "nats", "redis")
 SCHEMA_FORMATS = ("avro", "jsonschema")
@@ -56,11 +57,13 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     answers = _answers(request)
     dest = (request.dest or Path(request.name)).absolute()
     _check_destination(dest)
-    model_path = request.model or sample_model_path()
+    orchestrated = answers.get("pattern") == "orchestration"
+    model_path = request.model or (sample_saga_path() if orchestrated else sample_model_path())
     try:
         model = load_model(model_path, service=request.name)
     except ModelError as err:
         raise InputProblems(str(err)) from err
+    answers["pattern"] = _pattern(answers.get("pattern"), model, model_path)
 
     from evtgen.view import model_view
 
@@ -104,13 +107,7 @@ def _answers(request: NewServiceRequest) -> dict[str, Any]:
         raise NotAvailable(
             "--ci github|tekton|both is not available in this version of evtgen yet; use --ci none"
         )
-    if answers.get("pattern") == "orchestration":
-        raise NotAvailable(
-            "--pattern orchestration is not available in this version of "
-            "evtgen yet; use --pattern choreography"
-        )
     answers.pop("ci", None)
-    answers.pop("pattern", None)
     for item in request.data:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -119,6 +116,23 @@ def _answers(request: NewServiceRequest) -> dict[str, Any]:
             raise UsageError("--data model=... is not accepted; give the model with --model FILE")
         answers[key.strip()] = value
     return answers
+
+
+def _pattern(given: str | None, model: Model, model_path: Path) -> str:
+    """The pattern the model allows: a saga needs an orchestrator, and only a model
+    with a saga can be orchestrated (docs/saga.md). Not given: the model decides."""
+    if given == "orchestration" and model.saga is None:
+        raise UsageError(
+            f"--pattern orchestration needs a saga to orchestrate, and the model "
+            f"{model_path} has none; add a 'saga:' section (see docs/saga.md), or leave "
+            "out --model to start from the sample saga"
+        )
+    if given == "choreography" and model.saga is not None:
+        raise UsageError(
+            f"the model {model_path} describes a saga, which needs an orchestrator; "
+            "use --pattern orchestration, or remove its 'saga:' section"
+        )
+    return given or ("orchestration" if model.saga is not None else "choreography")
 
 
 def _check_destination(dest: Path) -> None:
