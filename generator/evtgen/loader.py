@@ -398,6 +398,7 @@ class _Reader:
             refs["failed"],
             self.text(item, "doc", f"saga {name}"),
             line,
+            tuple((k, item.line_of(k)) for k in item if isinstance(k, str)),
         )
 
     def saga_step(self, item: LineMap, line: int) -> SagaStep | None:
@@ -492,7 +493,8 @@ class _Reader:
         start = events.get(saga.start)
         if start is None:
             self.fail(
-                saga.line, f"the saga starts on {saga.start!r}, which is not an event of the model"
+                saga.line_of("start"),
+                f"the saga starts on {saga.start!r}, which is not an event of the model",
             )
         for policy in model.policies:
             if start is not None and policy.when == start.name:
@@ -507,11 +509,12 @@ class _Reader:
                 continue
             if name not in events:
                 self.fail(
-                    saga.line, f"the saga's {key} event {name!r} is not an event of the model"
+                    saga.line_of(key),
+                    f"the saga's {key} event {name!r} is not an event of the model",
                 )
             elif events[name].external:
                 self.fail(
-                    saga.line,
+                    saga.line_of(key),
                     f"the saga's {key} event {name!r} is marked external, but the "
                     "orchestrator publishes it",
                 )
@@ -524,7 +527,7 @@ class _Reader:
                     f"already used by {channels[message.channel]}",
                 )
             channels[message.channel] = message.name
-        if start is None:
+        if start is None or not saga.steps:
             return
         # Every field a message needs must come from what the saga knows by then:
         # the start event and the success replies of the steps done so far.

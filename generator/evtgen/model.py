@@ -118,6 +118,11 @@ class Saga:
     failed: str | None = None  # an event of the model
     doc: str = ""
     line: int = field(default=0, compare=False)
+    #: The line of each key of the saga's mapping (start, completed, failed, ...).
+    key_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False)
+
+    def line_of(self, key: str) -> int:
+        return dict(self.key_lines).get(key, self.line)
 
     @property
     def sent(self) -> tuple[Event, ...]:

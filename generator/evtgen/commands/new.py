@@ -15,8 +15,8 @@ from typing import Any
 
 from evtgen.errors import InputProblems, Interrupted, NotAvailable, UsageError
 from evtgen.loader import ModelError, check_service_name, load_model
-from evtgen.render import staging_worker
 from evtgen.model import Model
+from evtgen.render import staging_worker
 from evtgen.templates import bundled_template, sample_model_path, sample_saga_path
 
 BROKERS = ("kafka", "rabbitmq", "nats", "redis")
