@@ -111,7 +111,8 @@ def test_the_model_document_round_trips_the_saga() -> None:
                 "{name: CancelFlight, fields: {flight_ref: string}}",
                 "{name: CancelFlight, fields: {hotel_ref: string}}",
             ),
-            "trip.yaml:20: field hotel_ref of CancelFlight is not carried by the start event and the replies up to its step",
+            "trip.yaml:20: field hotel_ref of CancelFlight is not carried by the start "
+            "event and the replies up to its step",
         ),
         (
             ("{trip_id: uuid, hotel_ref: string}", "{trip_id: uuid, hotel_ref: string, seat: int}"),
@@ -138,7 +139,8 @@ def test_a_bad_saga_is_refused_with_file_and_line(change: tuple[str, str], messa
 def test_a_saga_without_steps_is_refused() -> None:
     text = SAGA.split("  steps:")[0]
     assert problems(text) == [
-        "trip.yaml:11: the saga needs 'steps:', a list of steps each with participant, command and success"
+        "trip.yaml:11: the saga needs 'steps:', a list of steps each with participant, "
+        "command and success"
     ]
 
 
