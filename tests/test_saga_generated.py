@@ -92,7 +92,7 @@ def test_the_orchestrators_own_tests_pass_in_memory_and_on_the_real_broker(
         assert outcome.code == 0, f"{outcome.command}:\n{outcome.output}"
     # the saga's commands and replies are in its AsyncAPI document, which must parse
     if shutil.which("node") is None or not (ASYNCAPI_CHECK / "node_modules").is_dir():
-        pytest.fail("the AsyncAPI checker is not installed (`npm ci --prefix tests/tools/asyncapi`)")
+        pytest.fail("the AsyncAPI checker is not installed: npm ci --prefix tests/tools/asyncapi")
     parsed = subprocess.run(
         ["node", str(ASYNCAPI_CHECK / "validate.mjs"), str(repo / "schemas" / "asyncapi.yaml")],
         capture_output=True,
