@@ -101,8 +101,10 @@ def test_the_model_document_round_trips_the_saga() -> None:
             ("channel: hotels.booked.v2", "channel: flights.book-flight.v1"),
             "already used by BookFlight",
         ),
+        (("completed: TripBooked", "completed: TripFailed"), "trip.yaml:14: the saga's completed"),
+        (("failed: TripFailed", "failed: TripRequested"), "the event that starts it"),
         (
-            ("completed: TripBooked", "completed: TripRequested"),
+            ("  - name: TripBooked\n", "  - name: TripBooked\n    external: true\n"),
             "is marked external, but the orchestrator publishes it",
         ),
         # the refund needs what only the flight's reply says: a hotel field is not there

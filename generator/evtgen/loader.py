@@ -504,8 +504,21 @@ class _Reader:
                     "a service subscribes to a channel once; let the saga start on "
                     "another event, or drop the policy",
                 )
+        if saga.completed is not None and saga.completed == saga.failed:
+            self.fail(
+                saga.line_of("failed"),
+                f"the saga's completed and failed events are both {saga.failed!r}; "
+                "give each its own event, so the two outcomes can be told apart",
+            )
         for key, name in (("completed", saga.completed), ("failed", saga.failed)):
             if name is None:
+                continue
+            if name == saga.start:
+                self.fail(
+                    saga.line_of(key),
+                    f"the saga's {key} event is {name!r}, the event that starts it; "
+                    "choose another event",
+                )
                 continue
             if name not in events:
                 self.fail(
