@@ -83,6 +83,7 @@ def test_subscribers_and_publishers_follow_the_policies() -> None:
             "snake": "payment_authorized",
             "channel": "payments.payment-authorized.v1",
             "policies": ["confirm_when_paid"],
+            "saga": None,
         }
     ]
     assert [e["event"] for e in view["emitted"]] == ["OrderPlaced", "OrderConfirmed"]

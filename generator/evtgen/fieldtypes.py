@@ -106,6 +106,7 @@ IMPORTED_NAMES = {
     "Decimal": "decimal",
     "Annotated": "typing",
     "Literal": "typing",
+    "TypeVar": "typing",
     "Field": "pydantic",
     "BaseModel": "pydantic",
     "ConfigDict": "pydantic",

@@ -29,6 +29,8 @@ from evtgen.model import (
     Field,
     Model,
     Policy,
+    Saga,
+    SagaStep,
     default_channel,
     snake,
 )
@@ -79,6 +81,8 @@ RESERVED_TYPES = {
     "Context",
     "FastStream",
     "StreamMessage",
+    "SagaState",
+    "Orchestrator",
 }
 # Functions and modules beside the ones named after commands, policies and events.
 RESERVED_FUNCTIONS = {name for name in IMPORTED_NAMES if name.islower()} | {
@@ -95,9 +99,18 @@ RESERVED_FUNCTIONS = {name for name in IMPORTED_NAMES if name.islower()} | {
     "broker",
     "stream",
     "main",
+    "saga",
+    "orchestrator",
 }
 
-TOP_KEYS = {"service", "description", "aggregates", "commands", "events", "policies"}
+TOP_KEYS = {"service", "description", "aggregates", "commands", "events", "policies", "saga"}
+SAGA_KEYS = {"name", "doc", "start", "completed", "failed", "steps"}
+STEP_KEYS = {"participant", "command", "success", "failure", "compensation", "timeout"}
+SAGA_MESSAGE_KEYS = {"name", "fields", "channel", "doc"}
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$")
+DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+#: How long a step waits for its reply when the model does not say.
+DEFAULT_STEP_TIMEOUT = 30.0
 SECTION_KEYS = {
     "aggregates": {"name", "fields", "doc"},
     "commands": {"name", "aggregate", "fields", "emits", "doc"},
@@ -212,6 +225,7 @@ class _Reader:
         commands = [self.command(item, line) for item, line in self.items(data, "commands")]
         events = [self.event(item, line, name) for item, line in self.items(data, "events")]
         policies = [self.policy(item, line) for item, line in self.items(data, "policies")]
+        saga = self.saga(data) if "saga" in data else None
         model = Model(
             service=name,
             description=description or f"The {name} service.",
@@ -219,8 +233,11 @@ class _Reader:
             commands=tuple(c for c in commands if c),
             events=tuple(e for e in events if e),
             policies=tuple(p for p in policies if p),
+            saga=saga,
         )
         self.cross_check(model)
+        if saga is not None:
+            self.check_saga(model, saga)
         return model
 
     def service_name(self, data: LineMap, wanted: str | None) -> str:
@@ -330,6 +347,237 @@ class _Reader:
         if name is None:
             return None
         return Policy(name, refs["when"], refs["then"], self.text(item, "doc", name), line)
+
+    # -- the saga (docs/saga.md) --------------------------------------------------
+
+    def saga(self, data: LineMap) -> Saga | None:
+        item = data.get("saga")
+        line = data.line_of("saga")
+        if not isinstance(item, LineMap):
+            self.fail(
+                line,
+                "saga must be a mapping with name, start and steps (see docs/saga.md)",
+            )
+            return None
+        self.unknown_keys(item, SAGA_KEYS, "the saga")
+        name = self.type_name(item, line, "saga")
+        refs: dict[str, str | None] = {}
+        for key in ("start", "completed", "failed"):
+            value = item.get(key)
+            if value is None and key != "start":
+                refs[key] = None
+            elif not isinstance(value, str) or not value:
+                self.fail(item.line_of(key), f"the saga needs '{key}: <name of an event>'")
+                refs[key] = None
+            else:
+                refs[key] = value
+        steps_value = item.get("steps")
+        steps: list[SagaStep] = []
+        if not isinstance(steps_value, LineList) or not steps_value:
+            self.fail(
+                item.line_of("steps"),
+                "the saga needs 'steps:', a list of steps each with participant, "
+                "command and success",
+            )
+        else:
+            for index, step_item in enumerate(steps_value):
+                step_line = steps_value.item_lines[index]
+                if not isinstance(step_item, LineMap):
+                    self.fail(step_line, "each step of the saga must be a mapping")
+                    continue
+                step = self.saga_step(step_item, step_line)
+                if step:
+                    steps.append(step)
+        if name is None or refs["start"] is None:
+            return None
+        return Saga(
+            name,
+            refs["start"],
+            tuple(steps),
+            refs["completed"],
+            refs["failed"],
+            self.text(item, "doc", f"saga {name}"),
+            line,
+            tuple((k, item.line_of(k)) for k in item if isinstance(k, str)),
+        )
+
+    def saga_step(self, item: LineMap, line: int) -> SagaStep | None:
+        self.unknown_keys(item, STEP_KEYS, "a step of the saga")
+        participant = item.get("participant")
+        if not isinstance(participant, str) or not SERVICE_NAME.match(participant):
+            self.fail(
+                item.line_of("participant") if "participant" in item else line,
+                "each step needs 'participant: <context>', the kebab-case name of the "
+                "service that runs its command (e.g. 'payments')",
+            )
+            participant = None
+        messages: dict[str, Event | None] = {}
+        for key in ("command", "success", "failure", "compensation"):
+            if key not in item:
+                if key in ("command", "success"):
+                    self.fail(
+                        line,
+                        f"this step has no '{key}:'; give it as "
+                        "{name: <PascalCase>, fields: {...}}",
+                    )
+                messages[key] = None
+                continue
+            messages[key] = self.saga_message(
+                item.get(key), item.line_of(key), key, participant or "participant"
+            )
+        timeout = self.duration(item, line)
+        command, success = messages["command"], messages["success"]
+        if participant is None or command is None or success is None or timeout is None:
+            return None
+        return SagaStep(
+            command.name,
+            participant,
+            command,
+            success,
+            messages["failure"],
+            messages["compensation"],
+            timeout,
+            line,
+        )
+
+    def saga_message(self, value: Any, line: int, role: str, participant: str) -> Event | None:
+        if isinstance(value, str):  # just a name: a message without fields
+            named = LineMap({"name": value})
+            named.line, named.key_lines = line, {"name": line}
+            value = named
+        if not isinstance(value, LineMap):
+            self.fail(line, f"{role} must be a mapping such as {{name: ..., fields: {{...}}}}")
+            return None
+        self.unknown_keys(value, SAGA_MESSAGE_KEYS, f"the {role} of a step")
+        name = self.type_name(value, line, f"{role} message")
+        fields = self.fields(value, f"{role} {name}")
+        channel = value.get("channel")
+        if channel is not None and (
+            not isinstance(channel, str) or not CHANNEL_NAME.match(channel)
+        ):
+            self.fail(
+                value.line_of("channel"),
+                f"channel {channel!r} of {name} may hold only letters, digits, '.', '_' and '-'",
+            )
+            channel = None
+        if name is None:
+            return None
+        return Event(
+            name,
+            channel or default_channel(participant, name),
+            fields,
+            # replies come from the participant; the orchestrator sends the commands
+            external=role in ("success", "failure"),
+            doc=self.text(value, "doc", name),
+            line=line,
+        )
+
+    def duration(self, item: LineMap, line: int) -> float | None:
+        value = item.get("timeout", DEFAULT_STEP_TIMEOUT)
+        seconds: float | None = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = float(value)
+        elif isinstance(value, str) and (match := DURATION.match(value.strip())):
+            seconds = float(match.group(1)) * DURATION_UNITS[match.group(2)]
+        if seconds is None or seconds <= 0:
+            self.fail(
+                item.line_of("timeout") if "timeout" in item else line,
+                f"timeout {value!r} must be a positive duration: seconds, or e.g. "
+                "'500ms', '30s', '5m', '1h'",
+            )
+            return None
+        return seconds
+
+    def check_saga(self, model: Model, saga: Saga) -> None:
+        events = {e.name: e for e in model.events}
+        start = events.get(saga.start)
+        if start is None:
+            self.fail(
+                saga.line_of("start"),
+                f"the saga starts on {saga.start!r}, which is not an event of the model",
+            )
+        for policy in model.policies:
+            if start is not None and policy.when == start.name:
+                self.fail(
+                    policy.line,
+                    f"policy {policy.name} reacts to {start.name}, which starts the saga: "
+                    "a service subscribes to a channel once; let the saga start on "
+                    "another event, or drop the policy",
+                )
+        if saga.completed is not None and saga.completed == saga.failed:
+            self.fail(
+                saga.line_of("failed"),
+                f"the saga's completed and failed events are both {saga.failed!r}; "
+                "give each its own event, so the two outcomes can be told apart",
+            )
+        for key, name in (("completed", saga.completed), ("failed", saga.failed)):
+            if name is None:
+                continue
+            if name == saga.start:
+                self.fail(
+                    saga.line_of(key),
+                    f"the saga's {key} event is {name!r}, the event that starts it; "
+                    "choose another event",
+                )
+                continue
+            if name not in events:
+                self.fail(
+                    saga.line_of(key),
+                    f"the saga's {key} event {name!r} is not an event of the model",
+                )
+            elif events[name].external:
+                self.fail(
+                    saga.line_of(key),
+                    f"the saga's {key} event {name!r} is marked external, but the "
+                    "orchestrator publishes it",
+                )
+        channels = {e.channel: e.name for e in model.events}
+        for message in saga.sent + saga.replies:
+            if message.channel in channels:
+                self.fail(
+                    message.line,
+                    f"{message.name} uses channel {message.channel!r}, "
+                    f"already used by {channels[message.channel]}",
+                )
+            channels[message.channel] = message.name
+        if start is None or not saga.steps:
+            return
+        # Every field a message needs must come from what the saga knows by then:
+        # the start event and the success replies of the steps done so far.
+        known: list[Event] = [start]
+        for step in saga.steps:
+            self.carried(step.command, known, "the start event and earlier steps' replies")
+            known.append(step.success)
+            if step.compensation is not None:
+                self.carried(
+                    step.compensation, known, "the start event and the replies up to its step"
+                )
+        if saga.completed in events:
+            self.carried(events[saga.completed], known, "the start event and the steps' replies")
+        if saga.failed in events:
+            self.carried(events[saga.failed], [start], "the start event", spare={"reason"})
+
+    def carried(
+        self,
+        target: Event,
+        sources: list[Event],
+        what: str,
+        spare: frozenset[str] | set[str] = frozenset(),
+    ) -> None:
+        for wanted in target.fields:
+            if wanted.type.optional or wanted.has_default or wanted.name in spare:
+                continue
+            if not any(
+                f.name == wanted.name and assignable(f.type, wanted.type)
+                for source in sources
+                for f in source.fields
+            ):
+                self.fail(
+                    target.line,
+                    f"field {wanted.name} of {target.name} is not carried by "
+                    f"{what} ({', '.join(s.name for s in sources)}); add it to one of "
+                    "them, or make it optional or give it a default",
+                )
 
     # -- pieces ---------------------------------------------------------------
 
@@ -529,6 +777,7 @@ class _Reader:
             *(("command", c.name, c.line) for c in model.commands),
             *(("event", e.name, e.line) for e in model.events),
             *(("policy", p.name, p.line) for p in model.policies),
+            *(("saga message", m.name, m.line) for m in model.messages[len(model.events) :]),
         ]
         generated: dict[str, str] = {}  # snake_case form -> the name it came from
         for aggregate in model.aggregates:

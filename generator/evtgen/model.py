@@ -91,6 +91,51 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class SagaStep:
+    """One step of a saga: a command sent to a participant, the replies it may give,
+    and the command that undoes the step. Messages are `Event`s: they travel on the
+    broker with schemas, as events do."""
+
+    name: str
+    participant: str
+    command: Event
+    success: Event
+    failure: Event | None
+    compensation: Event | None
+    timeout: float  # seconds the orchestrator waits for a reply
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Saga:
+    """An orchestrated saga (docs/saga.md): `start` begins one, its steps run in order,
+    `completed` / `failed` are announced at the end."""
+
+    name: str
+    start: str  # an event of the model
+    steps: tuple[SagaStep, ...]
+    completed: str | None = None  # an event of the model
+    failed: str | None = None  # an event of the model
+    doc: str = ""
+    line: int = field(default=0, compare=False)
+    #: The line of each key of the saga's mapping (start, completed, failed, ...).
+    key_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False)
+
+    def line_of(self, key: str) -> int:
+        return dict(self.key_lines).get(key, self.line)
+
+    @property
+    def sent(self) -> tuple[Event, ...]:
+        """The messages the orchestrator sends to participants, in step order."""
+        return tuple(m for s in self.steps for m in (s.command, s.compensation) if m is not None)
+
+    @property
+    def replies(self) -> tuple[Event, ...]:
+        """The messages participants send back, in step order."""
+        return tuple(m for s in self.steps for m in (s.success, s.failure) if m is not None)
+
+
+@dataclass(frozen=True)
 class Model:
     service: str
     description: str
@@ -98,6 +143,14 @@ class Model:
     commands: tuple[Command, ...]
     events: tuple[Event, ...]
     policies: tuple[Policy, ...]
+    saga: Saga | None = None
+
+    @property
+    def messages(self) -> tuple[Event, ...]:
+        """Everything with a schema: the events, then the saga's commands and replies."""
+        if self.saga is None:
+            return self.events
+        return self.events + self.saga.sent + self.saga.replies
 
     @property
     def package(self) -> str:

@@ -21,6 +21,11 @@ def sample_model_path() -> Path:
     return _PACKAGE / "data" / "sample-model.yaml"
 
 
+def sample_saga_path() -> Path:
+    """The model `evtgen new service --pattern orchestration` uses when given none."""
+    return _PACKAGE / "data" / "sample-saga.yaml"
+
+
 DEFAULT_MODEL_FILE = "default-model.yml"
 _DEFAULT_MODEL_HEADER = (
     "{# The `model` answer plain Copier uses: evtgen's view of the sample model.\n"

@@ -21,6 +21,8 @@ from evtgen.model import (
     Field,
     Model,
     Policy,
+    Saga,
+    SagaStep,
     snake,
 )
 from evtgen.schemas import avro_schema, json_schema
@@ -38,6 +40,7 @@ FIXED_IMPORTS = {
     "domain": [],
     "service": ["Awaitable", "Callable"],
     "samples": [],
+    "saga": ["dataclass", "replace", "Literal", "TypeVar"],
 }
 
 
@@ -53,13 +56,13 @@ def model_view(model: Model) -> dict[str, Any]:
         "description_doc": docstring_text(model.description),
         "aggregates": [_aggregate(a, code) for a in model.aggregates],
         "commands": [_command(model, c, code) for c in model.commands],
-        "events": [_event(model, e, code) for e in model.events],
+        "events": [_event(model, e, code) for e in model.messages],
         "policies": [_policy(model, p, code) for p in model.policies],
-        "consumed": [_consumed(model, e) for e in model.consumed_events],
+        "consumed": [_consumed(model, e) for e in model.consumed_events] + _saga_consumed(model),
         "emitted": [
-            {"event": e.name, "snake": snake(e.name), "channel": e.channel}
-            for e in model.emitted_events
+            {"event": e.name, "snake": snake(e.name), "channel": e.channel} for e in _emitted(model)
         ],
+        "saga": _saga(model, model.saga, code["saga"]) if model.saga else None,
         "source": model_document(model),
     }
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
@@ -206,6 +209,15 @@ def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict
 
 def _role(model: Model, event: Event) -> str:
     """What the service does with the event, in words for its README."""
+    if model.saga is not None:
+        if event in model.saga.sent:
+            return "sends (a saga command)"
+        if event in model.saga.replies:
+            return "consumes (a saga reply)"
+        if event.name == model.saga.start:
+            return "consumes (starts the saga)"
+        if event.name in (model.saga.completed, model.saga.failed):
+            return "emits (ends the saga)"
     consumed = event in model.consumed_events
     emitted = event in model.emitted_events
     if consumed and emitted:
@@ -251,7 +263,184 @@ def _consumed(model: Model, event: Event) -> dict[str, Any]:
         "snake": snake(event.name),
         "channel": event.channel,
         "policies": [snake(p.name) for p in model.policies_for(event)],
+        "saga": None,  # or what the saga's orchestrator does with it: "start" or "reply"
     }
+
+
+# -- the saga (docs/saga.md) ----------------------------------------------------
+
+
+def _emitted(model: Model) -> list[Event]:
+    """Events the commands emit, then what the saga's orchestrator sends."""
+    emitted = list(model.emitted_events)
+    if model.saga is not None:
+        ends = [model.event(n) for n in (model.saga.completed, model.saga.failed) if n]
+        emitted += [e for e in (*model.saga.sent, *ends) if e not in emitted]
+    return emitted
+
+
+def _saga_consumed(model: Model) -> list[dict[str, Any]]:
+    """Subscribers for the saga: its start event and its replies go to the orchestrator."""
+    if model.saga is None:
+        return []
+    start = model.event(model.saga.start)
+    return [
+        {
+            "event": e.name,
+            "snake": snake(e.name),
+            "channel": e.channel,
+            "policies": [],
+            "saga": kind,
+        }
+        for e, kind in [(start, "start"), *((r, "reply") for r in model.saga.replies)]
+    ]
+
+
+def _saga_message(event: Event) -> dict[str, Any]:
+    return {"name": event.name, "snake": snake(event.name), "channel": event.channel}
+
+
+def _built(event: Event, sources: list[Event], start: str, code: list[str]) -> dict[str, Any]:
+    """A message the orchestrator builds from what the saga knows: the start event
+    (`state.start`) and the success replies received so far (`got(state, Reply)`).
+    `expected` is what a copied field holds when the saga ran on the sample messages."""
+    prefixed = [
+        (
+            "state.start" if source.name == start else f"got(state, messages.{source.name})",
+            source.fields,
+        )
+        for source in sources
+    ]
+    fields = []
+    for target in event.fields:
+        filled = _filled(target, prefixed, code)
+        if filled["copied"]:
+            origin = filled["value"].rpartition(".")[0]
+            source = next(
+                s for s, (prefix, _) in zip(sources, prefixed, strict=True) if prefix == origin
+            )
+            filled["expected"] = f"samples.{snake(source.name)}().{target.name}"
+        elif target.name == "reason" and target.type.kind == "string":
+            filled = {"name": "reason", "value": "state.reason", "copied": False}
+        fields.append(filled)
+    return {**_saga_message(event), "fields": fields}
+
+
+def _saga(model: Model, saga: Saga, code: list[str]) -> dict[str, Any]:
+    start = model.event(saga.start)
+    known: list[Event] = [start]
+    steps = []
+    for index, step in enumerate(saga.steps):
+        command = _built(step.command, list(known), start.name, code)
+        known.append(step.success)
+        steps.append(_step(index, step, command, known, start.name, code))
+    ends: dict[str, Any] = {}
+    for key, name, sources in (
+        ("completed", saga.completed, known),
+        ("failed", saga.failed, [start]),
+    ):
+        ends[key] = _built(model.event(name), sources, start.name, code) if name else None
+    return {
+        "name": saga.name,
+        "doc": docstring_text(saga.doc),
+        "start": _saga_message(start),
+        "steps": steps,
+        **ends,
+        "scenarios": saga_scenarios(saga),
+    }
+
+
+def saga_scenarios(saga: Saga) -> list[dict[str, Any]]:
+    """What the generated tests run: the happy path, a failure at each step that can
+    fail, a timeout at each step. `outcomes` is how each participant answers, in
+    step order ("success", "failure" or "silent", which ends it); `sent` is the
+    names of what the orchestrator must send, in order. `broker` marks the few also
+    run against a real broker: the happy path and the last failure and timeout,
+    which undo the most."""
+    names = [step.command.name for step in saga.steps]
+    scenarios = [
+        {
+            "id": "happy-path",
+            "outcomes": ["success"] * len(saga.steps),
+            "sent": names + ([saga.completed] if saga.completed else []),
+            "broker": True,
+        }
+    ]
+    for ending in ("failure", "silent"):
+        ends = [
+            (i, step) for i, step in enumerate(saga.steps) if ending == "silent" or step.failure
+        ]
+        for index, step in ends:
+            undone = [s.compensation.name for s in reversed(saga.steps[:index]) if s.compensation]
+            scenarios.append(
+                {
+                    "id": f"{'failure' if ending == 'failure' else 'timeout'}-at-"
+                    + snake(step.name).replace("_", "-"),
+                    "outcomes": ["success"] * index + [ending],
+                    "sent": names[: index + 1] + undone + ([saga.failed] if saga.failed else []),
+                    "broker": (index, step) == ends[-1],
+                }
+            )
+    return scenarios
+
+
+def _step(
+    index: int,
+    step: SagaStep,
+    command: dict[str, Any],
+    known: list[Event],
+    start: str,
+    code: list[str],
+) -> dict[str, Any]:
+    return {
+        "index": index,
+        "name": step.name,
+        "snake": snake(step.name),
+        "participant": step.participant,
+        "timeout": step.timeout,
+        "timeout_env": f"SAGA_TIMEOUT_{snake(step.name).upper()}",
+        "command": command,
+        "success": _saga_message(step.success),
+        "failure": _saga_message(step.failure) if step.failure else None,
+        "compensation": (
+            _built(step.compensation, list(known), start, code) if step.compensation else None
+        ),
+    }
+
+
+def saga_document(saga: Saga) -> dict[str, Any]:
+    """The saga as the model file writes it."""
+
+    def message(event: Event) -> dict[str, Any]:
+        written: dict[str, Any] = {
+            "name": event.name,
+            "channel": event.channel,
+            "fields": {f.name: field_document(f) for f in event.fields},
+        }
+        return {**written, "doc": event.doc} if event.doc else written
+
+    steps = []
+    for step in saga.steps:
+        written: dict[str, Any] = {
+            "participant": step.participant,
+            "command": message(step.command),
+            "success": message(step.success),
+        }
+        if step.failure:
+            written["failure"] = message(step.failure)
+        if step.compensation:
+            written["compensation"] = message(step.compensation)
+        written["timeout"] = int(step.timeout) if step.timeout.is_integer() else step.timeout
+        steps.append(written)
+    document: dict[str, Any] = {"name": saga.name}
+    if saga.doc:
+        document["doc"] = saga.doc
+    document["start"] = saga.start
+    for key, value in (("completed", saga.completed), ("failed", saga.failed)):
+        if value:
+            document[key] = value
+    document["steps"] = steps
+    return document
 
 
 # -- imports -----------------------------------------------------------------
@@ -342,4 +531,5 @@ def model_document(model: Model) -> dict[str, Any]:
             with_doc({"name": p.name, "when": p.when, "then": p.then}, p.doc)
             for p in model.policies
         ],
+        **({"saga": saga_document(model.saga)} if model.saga else {}),
     }

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from evtgen.config import load_config
 from evtgen.errors import InputProblems, Interrupted, NotAvailable, UsageError
 from evtgen.loader import ModelError, check_service_name, load_model
+from evtgen.model import Model
 from evtgen.render import staging_worker
-from evtgen.templates import bundled_template, sample_model_path
+from evtgen.templates import bundled_template, sample_model_path, sample_saga_path
 
 if TYPE_CHECKING:
     from evtgen.asyncapi import AsyncApiImport
@@ -60,9 +61,13 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     if why := check_service_name(request.name):
         raise UsageError(why)
     answers = _answers(request)
+    explicit = set(answers)  # what the user gave; the rest evtgen derives
     dest = (request.dest or Path(request.name)).absolute()
     _check_destination(dest)
     warnings: list[str] = []
+    orchestrated = answers.get("pattern") == "orchestration"
+    model_path = request.asyncapi or request.model
+    model_path = model_path or (sample_saga_path() if orchestrated else sample_model_path())
     try:
         if request.asyncapi is not None:
             from evtgen.asyncapi import load_asyncapi
@@ -71,9 +76,10 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
             model, warnings = imported.model, [str(w) for w in imported.warnings]
             warnings += _document_answers(answers, imported, request.asyncapi)
         else:
-            model = load_model(request.model or sample_model_path(), service=request.name)
+            model = load_model(model_path, service=request.name)
     except ModelError as err:
         raise InputProblems(str(err)) from err
+    answers["pattern"] = _pattern(answers.get("pattern"), model, model_path)
 
     from evtgen.view import model_view
 
@@ -83,7 +89,7 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     if request.template is None and config.template is not None:
         request.vcs_ref = request.vcs_ref or config.vcs_ref
     request.trust = request.trust or config.trusts(template)
-    _render(template, dest, answers, request, user_defaults=config.answers)
+    _render(template, dest, answers, request, user_defaults=config.answers, explicit=explicit)
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
     return NewServiceReport(
         service=model.service,
@@ -143,13 +149,7 @@ def _answers(request: NewServiceRequest) -> dict[str, Any]:
         raise NotAvailable(
             "--ci github|tekton|both is not available in this version of evtgen yet; use --ci none"
         )
-    if answers.get("pattern") == "orchestration":
-        raise NotAvailable(
-            "--pattern orchestration is not available in this version of "
-            "evtgen yet; use --pattern choreography"
-        )
     answers.pop("ci", None)
-    answers.pop("pattern", None)
     for item in request.data:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -158,6 +158,23 @@ def _answers(request: NewServiceRequest) -> dict[str, Any]:
             raise UsageError("--data model=... is not accepted; give the model with --model FILE")
         answers[key.strip()] = value
     return answers
+
+
+def _pattern(given: str | None, model: Model, model_path: Path) -> str:
+    """The pattern the model allows: a saga needs an orchestrator, and only a model
+    with a saga can be orchestrated (docs/saga.md). Not given: the model decides."""
+    if given == "orchestration" and model.saga is None:
+        raise UsageError(
+            f"--pattern orchestration needs a saga to orchestrate, and the model "
+            f"{model_path} has none; add a 'saga:' section (see docs/saga.md), or leave "
+            "out --model to start from the sample saga"
+        )
+    if given == "choreography" and model.saga is not None:
+        raise UsageError(
+            f"the model {model_path} describes a saga, which needs an orchestrator; "
+            "use --pattern orchestration, or remove its 'saga:' section"
+        )
+    return given or ("orchestration" if model.saga is not None else "choreography")
 
 
 def _check_destination(dest: Path) -> None:
@@ -175,6 +192,7 @@ def _render(
     answers: dict[str, Any],
     request: NewServiceRequest,
     user_defaults: dict[str, Any],
+    explicit: set[str],
 ) -> None:
     """Run Copier into a temporary sibling of `dest`, then move the result into place."""
     from copier.errors import (
@@ -202,7 +220,7 @@ def _render(
                 unsafe=request.trust,
                 quiet=True,
             ) as copier_worker:
-                _check_questions_exist(template, answers, copier_worker.template.questions_data)
+                _check_questions_exist(template, explicit, copier_worker.template.questions_data)
                 copier_worker.run_copy()
         except CopierAnswersInterrupt as err:
             raise Interrupted("interrupted while answering; nothing was written") from err
@@ -216,7 +234,7 @@ def _render(
                 f"the template {template} runs its own code (tasks, migrations "
                 "or extensions); pass --trust if you trust it"
             ) from err
-        except (CopierError, TemplateError, ValueError, OSError) as err:
+        except (CopierError, TemplateError, ValueError, OSError, SyntaxError) as err:
             raise UsageError(
                 f"the template {template} could not be rendered: {_one_line(err)}"
             ) from err
@@ -237,12 +255,10 @@ def _render(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _check_questions_exist(
-    template: str, answers: dict[str, Any], questions: dict[str, Any]
-) -> None:
+def _check_questions_exist(template: str, given: set[str], questions: dict[str, Any]) -> None:
     """An answer given on the command line must be one the template asks: a typo in
     `--data brokr=nats` would otherwise be dropped without a word."""
-    unknown = sorted(set(answers) - set(questions) - {"model"})
+    unknown = sorted(given - set(questions))
     if unknown:
         raise UsageError(
             f"the template {template} asks no question {unknown[0]!r}; "
