@@ -39,101 +39,136 @@ def compatible(reader: Any, writer: Any) -> bool:
 
 
 def issues(reader: Any, writer: Any, reader_label: str, writer_label: str) -> list[Issue]:
-    """Why `reader` cannot read what `writer` writes; [] when the Avro checker says it can.
-    The labels name each side in the reasons ("the new schema", "the schema at v1.2.0")."""
+    """Why `reader` cannot read what `writer` writes; [] exactly when the Avro checker
+    says it can. The labels name each side in the reasons ("the new schema")."""
     from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
     result = ReaderWriterCompatibilityChecker().get_compatibility(reader, writer)
     if result.compatibility is SchemaCompatibilityType.compatible:
         return []
-    # The checker restarts its location at "/" inside union branches, so "/" next to
-    # a precise location is that branch's detail, already said by the precise one.
-    locations = sorted(result.locations)
-    precise = [loc for loc in locations if loc != "/"] or locations
     found: list[Issue] = []
-    for location in precise:
-        issue = _explain(reader, writer, location, reader_label, writer_label)
-        if issue is None:
-            messages = "; ".join(sorted(result.messages))
-            issue = Issue("", f"{reader_label} cannot read data written with {writer_label}: {messages}")
-        if issue not in found:
-            found.append(issue)
-    return found
+    _Locate(reader_label, writer_label, found).pair(reader, writer, [])
+    if not found:  # the checker's verdict rules; say what it said
+        messages = "; ".join(sorted(result.messages))
+        found.append(
+            Issue("", f"{reader_label} cannot read data written with {writer_label}: {messages}")
+        )
+    unique: list[Issue] = []
+    for issue in found:
+        if issue not in unique:
+            unique.append(issue)
+    return unique
 
 
-def _explain(
-    reader: Any, writer: Any, location: str, reader_label: str, writer_label: str
-) -> Issue | None:
-    """Walk `location` through both schemas side by side; None when it does not fit them
-    (the checker's locations are relative to a union branch in some cases)."""
-    from avro.schema import ArraySchema, MapSchema, RecordSchema, UnionSchema
+class _Locate:
+    """Descends both schemas where the Avro checker finds a pair incompatible, down to
+    the fields that make it so. (The checker's own locations lose their place inside
+    unions, so they cannot name the field.)"""
 
-    r: Any = reader
-    w: Any = writer
-    path: list[str] = []
-    steps = [s for s in location.split("/") if s]
-    i = 0
-    while i < len(steps):
-        step = steps[i]
-        if step == "fields" and i + 1 < len(steps) and isinstance(r, RecordSchema):
-            index = int(steps[i + 1])
-            if index >= len(r.fields):
-                return None
-            field = r.fields[index]
-            path.append(field.name)
-            w_field = _writer_field(w, field) if isinstance(w, RecordSchema) else None
-            if i + 2 == len(steps):  # the location is the field itself: it lacks a default
-                return Issue(_dotted(path), _missing(field.name, reader_label, writer_label))
-            if steps[i + 2] != "type":
-                return None
-            r = field.type
-            w = w_field.type if w_field is not None else None
-            i += 3
-            continue
-        if step == "items" and isinstance(r, ArraySchema):
-            r, w = r.items, w.items if isinstance(w, ArraySchema) else w
-            path.append("[]")
-        elif step == "values" and isinstance(r, MapSchema):
-            r, w = r.values, w.values if isinstance(w, MapSchema) else w
-            path.append("{}")
-        elif step.isdigit() and isinstance(w, UnionSchema):  # the writer's union branch
-            index = int(step)
-            if index >= len(w.schemas):
-                return None
-            w = w.schemas[index]
-            reason = (
-                f"{writer_label} may write {_type(w)} here, which {reader_label}'s "
-                f"{_type(r)} cannot read"
+    def __init__(self, reader_label: str, writer_label: str, found: list[Issue]) -> None:
+        self.r_label, self.w_label, self.found = reader_label, writer_label, found
+        self.seen: set[tuple[int, int]] = set()  # recursive named types
+
+    def ok(self, reader: Any, writer: Any) -> bool:
+        return compatible(reader, writer)
+
+    def say(self, path: list[str], reason: str) -> None:
+        self.found.append(Issue(_dotted(path), reason))
+
+    def pair(self, r: Any, w: Any, path: list[str]) -> None:
+        from avro.schema import (
+            ArraySchema,
+            EnumSchema,
+            FixedSchema,
+            MapSchema,
+            RecordSchema,
+            UnionSchema,
+        )
+
+        key = (id(r), id(w))
+        if key in self.seen or self.ok(r, w):
+            return
+        self.seen.add(key)
+        if isinstance(w, UnionSchema) and not isinstance(r, UnionSchema):
+            for branch in w.schemas:
+                if not self.ok(r, branch):
+                    if branch.type == r.type or _named_alike(r, branch):
+                        self.pair(r, branch, path)
+                    else:
+                        self.say(
+                            path,
+                            f"{self.w_label} may write {_type(branch)} here, "
+                            f"which {self.r_label}'s {_type(r)} cannot read",
+                        )
+            return
+        if isinstance(w, UnionSchema) and isinstance(r, UnionSchema):
+            for branch in w.schemas:
+                if not self.ok(r, branch):
+                    self.pair(r, branch, path)
+            return
+        if isinstance(r, UnionSchema):
+            alike = [b for b in r.schemas if b.type == w.type or _named_alike(b, w)]
+            if alike:  # show what differs inside the branch meant to read it
+                self.pair(alike[0], w, path)
+            else:
+                self.say(
+                    path,
+                    f"{self.w_label} writes {_type(w)} here, which "
+                    f"{self.r_label}'s {_type(r)} lacks",
+                )
+            return
+        if r.type != w.type:
+            self.say(
+                path,
+                f"type changed: {self.r_label} reads {_type(r)} where "
+                f"{self.w_label} writes {_type(w)}",
             )
-            return Issue(_dotted(path), reason)
-        elif step == "symbols" and i + 1 == len(steps):
-            missing = sorted(set(getattr(w, "symbols", ())) - set(getattr(r, "symbols", ())))
-            reason = (
-                f"enum symbols {', '.join(missing) or '?'} that {writer_label} may write are "
-                f"unknown to {reader_label}, whose enum has no default to fall back on"
+            return
+        named = (RecordSchema, EnumSchema, FixedSchema)
+        if isinstance(r, named) and not _named_alike(r, w):
+            self.say(
+                path,
+                f"the {r.type} {w.fullname} of {self.w_label} is {r.fullname} in "
+                f"{self.r_label}, with no alias to match it",
             )
-            return Issue(_dotted(path), reason)
-        elif step == "name" and i + 1 == len(steps):
-            reason = (
-                f"the named type {getattr(w, 'fullname', '?')} of {writer_label} is "
-                f"{getattr(r, 'fullname', '?')} in {reader_label}, with no alias to match it"
+            return
+        if isinstance(r, RecordSchema):
+            for field in r.fields:
+                w_field = _writer_field(w, field)
+                here = [*path, field.name]
+                if w_field is None:
+                    if not field.has_default:
+                        self.say(here, _missing(field.name, self.r_label, self.w_label))
+                else:
+                    self.pair(field.type, w_field.type, here)
+        elif isinstance(r, EnumSchema):
+            missing = sorted(set(w.symbols) - set(r.symbols))
+            self.say(
+                path,
+                f"enum symbols {', '.join(missing)} that {self.w_label} may write "
+                f"are unknown to {self.r_label}, whose enum has no default to fall back on",
             )
-            return Issue(_dotted(path), reason)
-        elif step == "size" and i + 1 == len(steps):
-            reason = (
-                f"fixed size changed: {getattr(w, 'size', '?')} bytes in {writer_label}, "
-                f"{getattr(r, 'size', '?')} in {reader_label}"
+        elif isinstance(r, FixedSchema):
+            self.say(
+                path,
+                f"fixed size changed: {w.size} bytes in {self.w_label}, {r.size} in {self.r_label}",
             )
-            return Issue(_dotted(path), reason)
-        else:
-            return None
-        i += 1
-    if w is None:
-        return None
-    reason = f"type changed: {reader_label} reads {_type(r)} where {writer_label} writes {_type(w)}"
-    if isinstance(r, UnionSchema):
-        reason = f"{writer_label} writes {_type(w)} here, which {reader_label}'s {_type(r)} lacks"
-    return Issue(_dotted(path), reason)
+        elif isinstance(r, ArraySchema):
+            self.pair(r.items, w.items, [*path, "[]"])
+        elif isinstance(r, MapSchema):
+            self.pair(r.values, w.values, [*path, "{}"])
+
+
+def _named_alike(reader: Any, writer: Any) -> bool:
+    """Same named type: the reader's name, or one of its aliases, is the writer's."""
+    from avro.schema import NamedSchema
+
+    if not isinstance(reader, NamedSchema) or not isinstance(writer, NamedSchema):
+        return False
+    if reader.type != writer.type:
+        return False
+    aliases = reader.props.get("aliases") or ()
+    return bool(reader.name == writer.name or writer.fullname in aliases)
 
 
 def _missing(name: str, reader_label: str, writer_label: str) -> str:

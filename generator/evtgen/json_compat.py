@@ -113,8 +113,11 @@ class _Check:
             ref = schema["$ref"]
             target = _pointer(root, ref) if isinstance(ref, str) else None
             if target is None:
-                self.say(path, f"{label} has $ref {ref!r}, which does not point within its "
-                         "document; evtgen cannot check it")
+                self.say(
+                    path,
+                    f"{label} has $ref {ref!r}, which does not point within its "
+                    "document; evtgen cannot check it",
+                )
                 return True
             schema, hops = target, hops + 1
             if hops > 64:
@@ -311,17 +314,23 @@ class _Check:
         elif r_more is not False and w_more is not False:
             self.subset(w_more, r_more, [*path, "*"])
 
-    def _at_least(self, w: dict[str, Any], r: dict[str, Any], keyword: str, path: list[str]) -> None:
+    def _at_least(
+        self, w: dict[str, Any], r: dict[str, Any], keyword: str, path: list[str]
+    ) -> None:
         r_value, w_value = r.get(keyword, 0), w.get(keyword, 0)
         if isinstance(r_value, int | float) and r_value > (w_value or 0):
-            self.say(path, f"{self.r_label}'s {keyword} {r_value} is above {self.w_label}'s "
-                     f"({w_value})")
+            self.say(
+                path, f"{self.r_label}'s {keyword} {r_value} is above {self.w_label}'s ({w_value})"
+            )
 
     def _at_most(self, w: dict[str, Any], r: dict[str, Any], keyword: str, path: list[str]) -> None:
         r_value, w_value = r.get(keyword), w.get(keyword)
         if isinstance(r_value, int | float) and (w_value is None or r_value < w_value):
-            self.say(path, f"{self.r_label}'s {keyword} {r_value} is below {self.w_label}'s "
-                     f"({'none' if w_value is None else w_value})")
+            self.say(
+                path,
+                f"{self.r_label}'s {keyword} {r_value} is below {self.w_label}'s "
+                f"({'none' if w_value is None else w_value})",
+            )
 
 
 # -- small pure helpers -----------------------------------------------------------
