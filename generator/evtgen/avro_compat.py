@@ -34,7 +34,9 @@ def compatible(reader: Any, writer: Any) -> bool:
     """The Avro checker's verdict alone."""
     from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
-    result = ReaderWriterCompatibilityChecker().get_compatibility(reader, writer)
+    result = ReaderWriterCompatibilityChecker().get_compatibility(  # type: ignore[no-untyped-call]
+        reader, writer
+    )
     return result.compatibility is SchemaCompatibilityType.compatible
 
 
@@ -43,7 +45,9 @@ def issues(reader: Any, writer: Any, reader_label: str, writer_label: str) -> li
     says it can. The labels name each side in the reasons ("the new schema")."""
     from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
-    result = ReaderWriterCompatibilityChecker().get_compatibility(reader, writer)
+    result = ReaderWriterCompatibilityChecker().get_compatibility(  # type: ignore[no-untyped-call]
+        reader, writer
+    )
     if result.compatibility is SchemaCompatibilityType.compatible:
         return []
     found: list[Issue] = []
@@ -167,7 +171,7 @@ def _named_alike(reader: Any, writer: Any) -> bool:
         return False
     if reader.type != writer.type:
         return False
-    aliases = reader.props.get("aliases") or ()
+    aliases: Any = reader.props.get("aliases") or ()
     return bool(reader.name == writer.name or writer.fullname in aliases)
 
 

@@ -449,8 +449,9 @@ def _bound_text(bound: tuple[float, bool]) -> str:
 
 def _describe(schema: Any) -> str:
     if isinstance(schema, dict):
-        if "type" in schema:
-            return f"type {_words(schema['type'] if isinstance(schema['type'], list) else [schema['type']])}"
+        declared = schema.get("type")
+        if declared is not None:
+            return f"type {_words(declared if isinstance(declared, list) else [declared])}"
         if "enum" in schema:
             return f"enum {_values(schema['enum'])}"
     return "any value" if _accepts_anything(schema) else "a constrained value"

@@ -281,12 +281,11 @@ class _Repo:
 def _refs(repo: _Repo, against: str | None, mode: str) -> list[str]:
     """The refs to compare with: the given one or the newest release tag; for a
     transitive mode, every release tag (and the given ref, if it is not one)."""
-    if against is not None:
-        if against.startswith("-") or not repo.resolves(against):
-            raise UsageError(
-                f"{repo.top}: unknown git ref {against!r}: give a tag, branch or commit "
-                "(`git tag --list` shows the tags)"
-            )
+    if against is not None and (against.startswith("-") or not repo.resolves(against)):
+        raise UsageError(
+            f"{repo.top}: unknown git ref {against!r}: give a tag, branch or commit "
+            "(`git tag --list` shows the tags)"
+        )
     if mode == "NONE":
         return [against] if against else []
     tags = repo.release_tags()
