@@ -14,6 +14,7 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 npm ci --prefix tests/tools/asyncapi --no-audit --no-fund --loglevel=error
+npm ci --prefix tests/tools/mermaid --no-audit --no-fund --loglevel=error
 
 select=()
 if [ "${EVTGEN_NO_BROKERS:-0}" = 1 ]; then

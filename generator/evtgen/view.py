@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from evtgen.fieldtypes import IMPORTED_NAMES, NEW_IDS, FieldType, assignable
+from evtgen.flow import flow_mermaid
 from evtgen.model import (
     Aggregate,
     Command,
@@ -61,6 +62,8 @@ def model_view(model: Model) -> dict[str, Any]:
             for e in model.emitted_events
         ],
         "source": model_document(model),
+        # the README's event-flow diagram (Mermaid), drawn by evtgen.flow
+        "flow": flow_mermaid(model),
     }
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
     return view
