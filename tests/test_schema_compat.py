@@ -449,3 +449,20 @@ def test_json_schema_reasons_name_the_field_and_the_rule() -> None:
     assert [i.field for i in issues] == ["z"] and "closed" in issues[0].reason
     (issue,) = evtgen_json(obj({"a": {"$ref": "http://example.com/a.json"}}), obj({"a": {}}))
     assert issue.field == "a" and "$ref" in issue.reason
+
+
+def test_recursive_schemas_end() -> None:
+    node = {
+        "$defs": {
+            "n": {
+                "type": "object",
+                "properties": {"v": {"type": "integer"}, "next": {"$ref": "#/$defs/n"}},
+            }
+        },
+        "$ref": "#/$defs/n",
+    }
+    assert evtgen_json(True, node) == []
+    assert {i.field for i in evtgen_json(node, True)} == {"", "v"}
+    linked = record(f("v", "int"), f("next", ["null", "Order"], default=None))
+    changed = record(f("v", "string"), f("next", ["null", "Order"], default=None))
+    assert [i.field for i in evtgen_avro(changed, linked)] == ["v"]

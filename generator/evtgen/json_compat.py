@@ -14,6 +14,8 @@ from urllib.parse import unquote
 
 from evtgen.avro_compat import Issue
 
+MAX_DEPTH = 100
+
 ALL_TYPES = frozenset({"null", "boolean", "object", "array", "number", "integer", "string"})
 
 #: Keywords that only annotate: they never make an instance invalid.
@@ -103,6 +105,13 @@ class _Check:
 
     # -- helpers ---------------------------------------------------------------
 
+    def trial(self) -> _Check:
+        """A check whose findings are only looked at; it knows the pairs under way, so a
+        recursive schema ends there too."""
+        trial = _Check(self.reader_root, self.writer_root, self.r_label, self.w_label)
+        trial.seen = set(self.seen)
+        return trial
+
     def say(self, path: list[str], reason: str) -> None:
         self.found.append(Issue(_dotted(path), reason))
 
@@ -134,6 +143,9 @@ class _Check:
         key = (id(w), id(r))
         if key in self.seen:
             return  # the same pair further up: checked there
+        if len(path) > MAX_DEPTH:
+            self.say(path, f"nested deeper than {MAX_DEPTH} levels; evtgen stops here")
+            return
         self.seen.add(key)
         try:
             self._subset(w, r, path)
@@ -182,8 +194,7 @@ class _Check:
     def _one_of_reader(self, w: Any, r_branches: list[Any], path: list[str]) -> None:
         """A writer's value must fit at least one of the reader's alternatives."""
         for branch in r_branches:
-            trial = _Check(self.reader_root, self.writer_root, self.r_label, self.w_label)
-            trial.seen = set(self.seen)
+            trial = self.trial()
             trial.subset(w, branch, path)
             if not trial.found:
                 return
@@ -296,7 +307,7 @@ class _Check:
                 else:
                     self.subset(w_props[name], r_more, here)
             elif w_more is not False:  # added: open writers may already send it, as anything
-                trial = _Check(self.reader_root, self.writer_root, self.r_label, self.w_label)
+                trial = self.trial()
                 trial.subset(w_more, r_props[name], here)
                 if trial.found:
                     self.say(
