@@ -187,6 +187,7 @@ def test_the_default_ref_is_the_newest_release_by_version(tmp_path: Path) -> Non
     repo = new_repo(tmp_path, tag="v1.9.0")
     for tag in ("v1.10.0", "1.2.0", "v2.0.0rc1"):
         release(repo, tag)
+    git(repo, "tag", "-a", "-m", "an annotated release", "v1.10.0", "HEAD~2", "-f")
     assert check(repo)[1]["against"] == ["v1.10.0"]
 
 
