@@ -296,9 +296,16 @@ def _refs(repo: _Repo, against: str | None, mode: str) -> list[str]:
     else:
         refs = [against] if against is not None else tags[-1:]
     if not refs:
+        shallow = repo.git("rev-parse", "--is-shallow-repository").strip() == "true"
         raise UsageError(
             f"{repo.top}: no release tag (like v1.2.0) to compare the schemas with: tag a "
-            "release, fetch the tags (git fetch --tags), or pass --against REF"
+            "release, fetch the tags ("
+            + (
+                "this clone is shallow: git fetch --unshallow --tags"
+                if shallow
+                else "git fetch --tags"
+            )
+            + "), or pass --against REF"
         )
     return refs
 
