@@ -420,6 +420,13 @@ JSON_ONLY = [
         (OK, BAD),
     ),
     (
+        # open content would allow the removal, but the patterns may now apply to it
+        "a property removed beside patternProperties",
+        obj({"xa": {"type": "string"}}, patternProperties={"^x": {"type": "integer"}}),
+        obj({}, patternProperties={"^x": {"type": "integer"}}),
+        (BAD, BAD),
+    ),
+    (
         "a keyword the rules do not know changes",
         obj({"s": {"type": "string", "not": {"const": "x"}}}, "s"),
         obj({"s": {"type": "string", "not": {"const": "y"}}}, "s"),

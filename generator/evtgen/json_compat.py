@@ -170,7 +170,8 @@ class _Check:
         if r_branches is not None:
             self._one_of_reader(w, r_branches, path)
             return
-        self._unknown_keywords(w, r, path)
+        if self._unknown_keywords(w, r, path):
+            return
         w_types = _types(w)
         r_types = _types(r)
         lost = sorted(t for t in w_types if not _covered(t, r_types))
@@ -204,14 +205,26 @@ class _Check:
             f"{self.r_label}'s alternatives",
         )
 
-    def _unknown_keywords(self, w: dict[str, Any], r: dict[str, Any], path: list[str]) -> None:
-        for keyword in sorted((set(w) | set(r)) - HANDLED - ANNOTATIONS):
-            if w.get(keyword) != r.get(keyword):
-                self.say(
-                    path,
-                    f"`{keyword}` differs between {self.w_label} and {self.r_label}; "
-                    "evtgen's rules do not cover it, so it cannot prove the change compatible",
-                )
+    def _unknown_keywords(self, w: dict[str, Any], r: dict[str, Any], path: list[str]) -> bool:
+        """Keywords outside the rules: a schema using them is proven compatible only when
+        it is unchanged (their effect on the other keywords is not modelled). Returns
+        whether that settled it."""
+        unknown = sorted((set(w) | set(r)) - HANDLED - ANNOTATIONS)
+        if not unknown:
+            return False
+        if _strip(w) == _strip(r):
+            return True
+        changed = [k for k in unknown if w.get(k) != r.get(k)]
+        what = (
+            f"`{'`, `'.join(changed)}` differs between {self.w_label} and {self.r_label}"
+            if changed
+            else f"the schema here uses `{'`, `'.join(unknown)}` and changed"
+        )
+        self.say(
+            path,
+            f"{what}; evtgen's rules do not cover it, so it cannot prove the change compatible",
+        )
+        return True
 
     def _enum(self, w: dict[str, Any], r: dict[str, Any], path: list[str]) -> None:
         r_values = _enum_values(r)
@@ -361,6 +374,11 @@ def _pointer(root: Any, ref: str) -> Any:
         else:
             return None
     return node
+
+
+def _strip(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema without its annotations."""
+    return {k: v for k, v in schema.items() if k not in ANNOTATIONS}
 
 
 def _accepts_anything(schema: Any) -> bool:
