@@ -146,12 +146,22 @@ def check(
 @schema_app.command("check")
 def schema_check(
     path: Annotated[Path, typer.Argument(help="The repository.")] = Path("."),
-    against: Annotated[str | None, typer.Option(help="Git ref to compare with.")] = None,
+    against: Annotated[
+        str | None, typer.Option(help="Git ref to compare with (default: newest release tag).")
+    ] = None,
     mode: Annotated[str, typer.Option(help="Compatibility mode.")] = "BACKWARD",
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
-    """Fail on an incompatible schema change."""
-    _not_yet("evtgen schema check")
+    """Fail on an incompatible schema change (exit 1), by Schema Registry's modes:
+    BACKWARD (default), BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL,
+    FULL_TRANSITIVE, NONE. Compares with the newest release tag unless --against."""
+    from evtgen.commands.schema_check import render_text
+    from evtgen.commands.schema_check import schema_check as run
+
+    report = run(path, against, mode)
+    _emit(report, as_json, render_text(report))
+    if not report.compatible:
+        raise typer.Exit(1)
 
 
 @pipeline_app.command("lint")

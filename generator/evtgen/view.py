@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from evtgen.fieldtypes import IMPORTED_NAMES, NEW_IDS, FieldType, assignable
+from evtgen.flow import flow_mermaid
 from evtgen.model import (
     Aggregate,
     Command,
@@ -64,6 +65,8 @@ def model_view(model: Model) -> dict[str, Any]:
         ],
         "saga": _saga(model, model.saga, code["saga"]) if model.saga else None,
         "source": model_document(model),
+        # the README's event-flow diagram (Mermaid), drawn by evtgen.flow
+        "flow": flow_mermaid(model),
     }
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
     return view

@@ -1,0 +1,337 @@
+"""`evtgen schema check`: are the repo's event schemas compatible with those at a git ref?
+
+The working tree's `schemas/*.avsc` and `schemas/*.schema.json` are compared with the
+same files at a git ref (read with `git ls-tree` / `git cat-file`, never checked out),
+by the compatibility modes of Confluent Schema Registry. See
+docs/schema-compatibility.md for every rule and decision.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evtgen.errors import UsageError
+
+MODES = (
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+    "NONE",
+)
+SCHEMA_DIR = "schemas"
+SUFFIXES = {".avsc": "avro", ".schema.json": "jsonschema"}
+NEW = "the new schema"
+
+#: Release tags: a version, optionally after a `v` (v1.2.0, 1.2, v2.0.0.post1).
+_RELEASE_TAG = re.compile(r"^v?\d+(\.\d+)*(\.post\d+)?$")
+
+
+@dataclass
+class Finding:
+    """One incompatibility: which event, which field (dotted path; "" for the whole
+    event), why, against which ref and in which direction."""
+
+    event: str
+    field: str
+    reason: str
+    against: str
+    direction: str  # backward: the new schema reads old data; forward: the reverse
+
+
+@dataclass
+class EventReport:
+    event: str
+    file: str
+    format: str
+    #: compatible, incompatible, added (new event), removed, or unchecked (mode NONE)
+    verdict: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class SchemaCheckReport:
+    path: str
+    mode: str
+    #: every ref compared with (one, or each release tag for a transitive mode)
+    against: list[str]
+    events: list[EventReport]
+    compatible: bool
+
+
+@dataclass(frozen=True)
+class _Schema:
+    """One schema file, parsed."""
+
+    key: str  # what matches old and new: the Avro full name, the JSON Schema file name
+    event: str
+    path: str  # relative to the repository root
+    format: str
+    parsed: Any
+
+
+def schema_check(path: Path, against: str | None, mode: str) -> SchemaCheckReport:
+    mode_name = mode.strip().upper().replace("-", "_")
+    if mode_name not in MODES:
+        raise UsageError(f"unknown compatibility mode {mode!r}: use one of {', '.join(MODES)}")
+    repo = _Repo.open(path)
+    current = _current_schemas(repo, path)
+    refs = _refs(repo, against, mode_name)
+    versions = {ref: _schemas_at(repo, ref) for ref in refs}
+
+    directions = {
+        "BACKWARD": ["backward"],
+        "FORWARD": ["forward"],
+        "FULL": ["backward", "forward"],
+        "NONE": [],
+    }[mode_name.removesuffix("_TRANSITIVE")]
+    events: list[EventReport] = []
+    for key in sorted(set(current) | {k for v in versions.values() for k in v}, key=_order):
+        new = current.get(key)
+        olds = {ref: v[key] for ref, v in versions.items() if key in v}
+        shown = new or next(iter(olds.values()))
+        report = EventReport(shown.event, shown.path, shown.format, "compatible")
+        if mode_name == "NONE":
+            report.verdict = "unchecked"
+        elif new is None:
+            report.verdict = "removed"
+            for ref in olds:
+                report.findings.append(
+                    Finding(
+                        shown.event,
+                        "",
+                        f"the event's schema ({shown.path}) is gone: consumers of it and "
+                        "events already stored can no longer be checked against it; keep "
+                        "the schema while anyone still reads or writes the event",
+                        ref,
+                        "removed",
+                    )
+                )
+        elif not olds:
+            report.verdict = "added"  # a new subject: compatible, as in Schema Registry
+        else:
+            for ref, old in olds.items():
+                for direction in directions:
+                    report.findings.extend(_compare(new, old, ref, direction))
+            if report.findings:
+                report.verdict = "incompatible"
+        events.append(report)
+    return SchemaCheckReport(
+        path=str(path),
+        mode=mode_name,
+        against=refs,
+        events=events,
+        compatible=not any(e.findings for e in events),
+    )
+
+
+def _order(key: str) -> tuple[str, str]:
+    return key.rsplit(":", 1)[-1].rsplit(".", 1)[-1], key
+
+
+def _compare(new: _Schema, old: _Schema, ref: str, direction: str) -> list[Finding]:
+    from evtgen import avro_compat, json_compat
+
+    old_label = f"the schema at {ref}"
+    if direction == "backward":  # consumers upgrade first: the new schema reads old data
+        reader, writer, r_label, w_label = new, old, NEW, old_label
+    else:  # producers upgrade first: the old schema reads new data
+        reader, writer, r_label, w_label = old, new, old_label, NEW
+    check: Callable[[Any, Any, str, str], list[avro_compat.Issue]]
+    check = avro_compat.issues if new.format == "avro" else json_compat.issues
+    return [
+        Finding(new.event, issue.field, issue.reason, ref, direction)
+        for issue in check(reader.parsed, writer.parsed, r_label, w_label)
+    ]
+
+
+# -- reading schemas ------------------------------------------------------------
+
+
+def _format_of(name: str) -> str | None:
+    return next((fmt for suffix, fmt in SUFFIXES.items() if name.endswith(suffix)), None)
+
+
+def _parse(name: str, rel: str, text: str, where: str) -> _Schema:
+    from evtgen import avro_compat, json_compat
+
+    fmt = _format_of(name)
+    assert fmt is not None
+    stem = name.removesuffix(".avsc").removesuffix(".schema.json")
+    try:
+        if fmt == "avro":
+            parsed = avro_compat.parse(text)
+            full = getattr(parsed, "fullname", None) or stem
+            return _Schema(f"avro:{full}", getattr(parsed, "name", stem), rel, fmt, parsed)
+        return _Schema(f"jsonschema:{stem}", stem, rel, fmt, json_compat.parse(text))
+    except ValueError as err:
+        raise UsageError(f"{where}: {err}") from err
+
+
+def _add(found: dict[str, _Schema], schema: _Schema, where: str) -> None:
+    if schema.key in found:
+        raise UsageError(
+            f"{where}: {schema.path} and {found[schema.key].path} both define "
+            f"{schema.key.split(':', 1)[1]}; keep one schema per event"
+        )
+    found[schema.key] = schema
+
+
+def _current_schemas(repo: _Repo, path: Path) -> dict[str, _Schema]:
+    folder = path / SCHEMA_DIR
+    if not folder.is_dir():
+        raise UsageError(
+            f"{folder}: no schemas folder; schema check compares the .avsc and .schema.json "
+            "files in PATH/schemas with those at a git ref"
+        )
+    found: dict[str, _Schema] = {}
+    for file in sorted(folder.iterdir()):
+        if not file.is_file() or _format_of(file.name) is None:
+            continue
+        rel = repo.prefix + SCHEMA_DIR + "/" + file.name
+        text = file.read_text(encoding="utf-8", errors="replace")
+        _add(found, _parse(file.name, rel, text, str(file)), str(folder))
+    if not found:
+        raise UsageError(f"{folder}: no .avsc or .schema.json files to check")
+    return found
+
+
+def _schemas_at(repo: _Repo, ref: str) -> dict[str, _Schema]:
+    folder = repo.prefix + SCHEMA_DIR
+    listing = repo.git("ls-tree", "-z", "--name-only", f"{ref}^{{commit}}", "--", folder + "/")
+    found: dict[str, _Schema] = {}
+    for rel in sorted(p for p in listing.split("\0") if p):
+        name = rel.rsplit("/", 1)[-1]
+        if _format_of(name) is None or rel != f"{folder}/{name}":
+            continue
+        text = repo.git("cat-file", "blob", f"{ref}:{rel}")
+        _add(found, _parse(name, rel, text, f"{rel} at {ref}"), f"{folder} at {ref}")
+    return found
+
+
+# -- git ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Repo:
+    top: Path
+    prefix: str  # PATH relative to the repository's top, "" or ending in "/"
+
+    @classmethod
+    def open(cls, path: Path) -> _Repo:
+        if not path.is_dir():
+            raise UsageError(f"{path}: no such directory")
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(path), "rev-parse", "--show-toplevel", "--show-prefix"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except FileNotFoundError as err:
+            raise UsageError("git is not installed; schema check reads schemas with git") from err
+        if done.returncode != 0:
+            raise UsageError(
+                f"{path}: not a git repository; schema check compares with the schemas "
+                "at a git ref, so PATH must be inside a git work tree"
+            )
+        top, prefix = [*done.stdout.splitlines(), ""][:2]
+        return cls(Path(top), prefix)
+
+    def git(self, *args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(self.top), *args], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            detail = " ".join(done.stderr.split()) or f"exit {done.returncode}"
+            raise UsageError(f"{self.top}: git {' '.join(args)} failed: {detail}")
+        return done.stdout
+
+    def resolves(self, ref: str) -> bool:
+        done = subprocess.run(
+            ["git", "-C", str(self.top), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.returncode == 0
+
+    def release_tags(self) -> list[str]:
+        """Tags that are release versions, oldest first."""
+        from packaging.version import InvalidVersion, Version
+
+        tags: list[tuple[Version, str]] = []
+        for tag in self.git("tag", "--list").split():
+            if not _RELEASE_TAG.match(tag):
+                continue
+            try:
+                tags.append((Version(tag), tag))
+            except InvalidVersion:
+                continue
+        return [tag for _, tag in sorted(tags)]
+
+
+def _refs(repo: _Repo, against: str | None, mode: str) -> list[str]:
+    """The refs to compare with: the given one or the newest release tag; for a
+    transitive mode, every release tag (and the given ref, if it is not one)."""
+    if against is not None and (against.startswith("-") or not repo.resolves(against)):
+        raise UsageError(
+            f"{repo.top}: unknown git ref {against!r}: give a tag, branch or commit "
+            "(`git tag --list` shows the tags)"
+        )
+    if mode == "NONE":
+        return [against] if against else []
+    tags = repo.release_tags()
+    if mode.endswith("_TRANSITIVE"):
+        refs = list(tags)
+        if against is not None and against not in refs:
+            refs.append(against)
+    else:
+        refs = [against] if against is not None else tags[-1:]
+    if not refs:
+        shallow = repo.git("rev-parse", "--is-shallow-repository").strip() == "true"
+        raise UsageError(
+            f"{repo.top}: no release tag (like v1.2.0) to compare the schemas with: tag a "
+            "release, fetch the tags ("
+            + (
+                "this clone is shallow: git fetch --unshallow --tags"
+                if shallow
+                else "git fetch --tags"
+            )
+            + "), or pass --against REF"
+        )
+    return refs
+
+
+# -- the report in words ------------------------------------------------------------
+
+
+def render_text(report: SchemaCheckReport) -> str:
+    against = ", ".join(report.against) or "nothing (mode NONE)"
+    lines = [f"schema check of {report.path}: {report.mode} against {against}"]
+    notes = {
+        "added": "added (a new event: compatible in every mode)",
+        "removed": "REMOVED",
+        "incompatible": "INCOMPATIBLE",
+        "unchecked": "not checked (mode NONE)",
+        "compatible": "compatible",
+    }
+    for event in report.events:
+        lines.append(f"  {event.event} ({event.file}): {notes[event.verdict]}")
+        for finding in event.findings:
+            where = f"field `{finding.field}`" if finding.field else "the event"
+            how = "" if finding.direction == "removed" else f" {finding.direction}"
+            lines.append(f"    - {finding.against}{how}: {where}: {finding.reason}")
+    bad = [e for e in report.events if e.findings]
+    lines.append(
+        f"{len(report.events)} event(s); "
+        + (f"{len(bad)} incompatible" if bad else "all compatible")
+    )
+    return "\n".join(lines)
