@@ -14,6 +14,8 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 npm ci --prefix tests/tools/asyncapi --no-audit --no-fund --loglevel=error
+# kustomize and Strimzi's KafkaTopic CRD for tests/test_deploy.py (cached per user)
+PATH="$PWD/.venv/bin:$PATH" bash scripts/deploy-tools.sh
 
 select=()
 if [ "${EVTGEN_NO_BROKERS:-0}" = 1 ]; then

@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any
 
+from evtgen.deploy import topics
 from evtgen.fieldtypes import IMPORTED_NAMES, NEW_IDS, FieldType, assignable
 from evtgen.model import (
     Aggregate,
@@ -21,6 +22,7 @@ from evtgen.model import (
     Field,
     Model,
     Policy,
+    dead_letter_channel,
     snake,
 )
 from evtgen.schemas import avro_schema, json_schema
@@ -60,6 +62,8 @@ def model_view(model: Model) -> dict[str, Any]:
             {"event": e.name, "snake": snake(e.name), "channel": e.channel}
             for e in model.emitted_events
         ],
+        # Kubernetes manifests: the Strimzi topics (deploy.py)
+        "topics": topics(model),
         "source": model_document(model),
     }
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
@@ -250,6 +254,7 @@ def _consumed(model: Model, event: Event) -> dict[str, Any]:
         "event": event.name,
         "snake": snake(event.name),
         "channel": event.channel,
+        "dead_letter_channel": dead_letter_channel(event.channel),
         "policies": [snake(p.name) for p in model.policies_for(event)],
     }
 
