@@ -265,3 +265,13 @@ def test_the_checks_refuse_what_the_api_server_would(
     topic["spec"]["partitions"], topic["spec"]["replica"] = 1, 1
     with pytest.raises(ValidationError):
         check([topic], kafka_topic_schemas)
+
+
+def test_a_kafka_service_without_channels_declares_no_topics(
+    tmp_path: Path, kafka_topic_schemas: dict[str, Draft7Validator]
+) -> None:
+    repo = generate(tmp_path, "kafka", (ROOT / "tests/models/minimal.yaml").read_text())
+    for overlay in ("dev", "prod"):
+        resources = build(repo, overlay)
+        check(resources, kafka_topic_schemas)
+        assert of_kind(resources, "Deployment") and not of_kind(resources, "KafkaTopic")
