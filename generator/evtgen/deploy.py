@@ -12,7 +12,7 @@ import hashlib
 import re
 from typing import Any
 
-from evtgen.model import Model, dead_letter_channel
+from evtgen.model import dead_letter_channel
 
 #: A Kubernetes object name (DNS-1123 subdomain) is at most this long.
 MAX_NAME = 253
@@ -32,10 +32,9 @@ def resource_name(channel: str) -> str:
     return f"{cleaned}-{digest}" if cleaned else digest
 
 
-def topics(model: Model) -> list[dict[str, Any]]:
-    """Every channel the service consumes or emits, in model order, then their
-    dead-letter channels: each with its resource name and who owns it."""
-    used = [e for e in model.events if e in model.consumed_events or e in model.emitted_events]
-    channels = [(e.channel, "channel") for e in used]
-    channels += [(dead_letter_channel(e.channel), "dead-letter") for e in used]
-    return [{"name": c, "resource": resource_name(c), "kind": kind} for c, kind in channels]
+def topics(channels: list[str]) -> list[dict[str, Any]]:
+    """The given channels (those the service consumes or emits), each once in their
+    order, then their dead-letter channels: each with its resource name and kind."""
+    used = list(dict.fromkeys(channels))
+    named = [(c, "channel") for c in used] + [(dead_letter_channel(c), "dead-letter") for c in used]
+    return [{"name": c, "resource": resource_name(c), "kind": kind} for c, kind in named]

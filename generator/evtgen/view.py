@@ -62,10 +62,13 @@ def model_view(model: Model) -> dict[str, Any]:
             {"event": e.name, "snake": snake(e.name), "channel": e.channel}
             for e in model.emitted_events
         ],
-        # Kubernetes manifests: the Strimzi topics (deploy.py)
-        "topics": topics(model),
         "source": model_document(model),
     }
+    # Kubernetes manifests: a Strimzi topic for every channel the service consumes or
+    # emits, and its dead-letter channel (deploy.py)
+    view["topics"] = topics(
+        [c["channel"] for c in view["consumed"]] + [e["channel"] for e in view["emitted"]]
+    )
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
     return view
 
