@@ -28,7 +28,10 @@ from evtgen.model import dead_letter_channel
 
 #: The Kubernetes version the manifests are checked against.
 KUBERNETES = "1.33.0"
-KUSTOMIZE_VERSION = "v5.7.1"
+# the versions scripts/deploy-tools.sh installs
+KUSTOMIZE_VERSION = re.search(
+    r"^KUSTOMIZE_VERSION=(\S+)$", (ROOT / "scripts/deploy-tools.sh").read_text(), re.M
+).group(1)  # type: ignore[union-attr]
 STRIMZI_VERSION = re.search(
     r"<strimzi.version>(.+)</strimzi.version>",
     (ROOT / "tests/tools/strimzi/pom.xml").read_text(),
