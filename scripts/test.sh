@@ -21,6 +21,8 @@ if ! command -v chromium >/dev/null 2>&1; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null
 fi
+# kustomize and Strimzi's KafkaTopic CRD for tests/test_deploy.py (cached per user)
+PATH="$PWD/.venv/bin:$PATH" bash scripts/deploy-tools.sh
 
 select=()
 if [ "${EVTGEN_NO_BROKERS:-0}" = 1 ]; then

@@ -82,6 +82,7 @@ def test_subscribers_and_publishers_follow_the_policies() -> None:
             "event": "PaymentAuthorized",
             "snake": "payment_authorized",
             "channel": "payments.payment-authorized.v1",
+            "dead_letter_channel": "payments.payment-authorized.v1.dlq",
             "policies": ["confirm_when_paid"],
             "saga": None,
         }

@@ -184,3 +184,13 @@ class Model:
 def default_channel(service: str, event_name: str) -> str:
     """The documented convention for an event without `channel`."""
     return f"{kebab(service)}.{kebab(event_name)}.v1"
+
+
+#: Appended to a channel to name its dead-letter channel (docs/deploy.md).
+DEAD_LETTER_SUFFIX = ".dlq"
+
+
+def dead_letter_channel(channel: str) -> str:
+    """The documented convention for where a channel's failed messages go: the one
+    place that decides it (the dead-letter handling and the manifests both read it)."""
+    return channel + DEAD_LETTER_SUFFIX

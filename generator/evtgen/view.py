@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any
 
+from evtgen.deploy import topics
 from evtgen.fieldtypes import IMPORTED_NAMES, NEW_IDS, FieldType, assignable
 from evtgen.flow import flow_mermaid
 from evtgen.model import (
@@ -24,6 +25,7 @@ from evtgen.model import (
     Policy,
     Saga,
     SagaStep,
+    dead_letter_channel,
     snake,
 )
 from evtgen.schemas import avro_schema, json_schema
@@ -68,6 +70,11 @@ def model_view(model: Model) -> dict[str, Any]:
         # the README's event-flow diagram (Mermaid), drawn by evtgen.flow
         "flow": flow_mermaid(model),
     }
+    # Kubernetes manifests: a Strimzi topic for every channel the service consumes or
+    # emits, and its dead-letter channel (deploy.py)
+    view["topics"] = topics(
+        [c["channel"] for c in view["consumed"]] + [e["channel"] for e in view["emitted"]]
+    )
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
     return view
 
@@ -265,6 +272,7 @@ def _consumed(model: Model, event: Event) -> dict[str, Any]:
         "event": event.name,
         "snake": snake(event.name),
         "channel": event.channel,
+        "dead_letter_channel": dead_letter_channel(event.channel),
         "policies": [snake(p.name) for p in model.policies_for(event)],
         "saga": None,  # or what the saga's orchestrator does with it: "start" or "reply"
     }
@@ -292,6 +300,7 @@ def _saga_consumed(model: Model) -> list[dict[str, Any]]:
             "event": e.name,
             "snake": snake(e.name),
             "channel": e.channel,
+            "dead_letter_channel": dead_letter_channel(e.channel),
             "policies": [],
             "saga": kind,
         }

@@ -24,6 +24,7 @@ import io
 import json
 import os
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -53,6 +54,7 @@ class Service:
         log = open(self.repo / f"service-{self.starts}.log", "wb")  # noqa: SIM115
         self.log = Path(log.name)
         env = {**os.environ, "BROKER_URL": self.url, "PYTHONUNBUFFERED": "1"}
+        env["HEALTH_PORT"] = str(free_port())  # services of parallel runs share the machine
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.package],
             cwd=self.repo,
@@ -88,6 +90,12 @@ class Service:
             self.process.kill()
             code = None
         return code, time.monotonic() - started
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 # -- plain clients, one per broker --------------------------------------------------
