@@ -66,7 +66,14 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
 
     answers["model"] = model_view(model)
     template = request.template or str(bundled_template())
+    if request.template is None:
+        # the bundled template's version goes into evtgen's store, so `update` finds it
+        from evtgen.store import ensure_bundled_published
+
+        tag = ensure_bundled_published()
     _render(template, dest, answers, request)
+    if request.template is None:
+        _stamp_bundled(dest, tag)
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
     return NewServiceReport(
         service=model.service,
@@ -188,6 +195,17 @@ def _render(template: str, dest: Path, answers: dict[str, Any], request: NewServ
             ) from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _stamp_bundled(dest: Path, tag: str) -> None:
+    """Record the bundled template as `evtgen:bundled` at its published version: the
+    same name on every machine, resolved by `update` and `check` to evtgen's store.
+    (The render came from the installed files, which are that version's content.)"""
+    from evtgen.store import BUNDLED_SOURCE, stamp_answers
+
+    answers_file = dest / ".copier-answers.yml"
+    text = answers_file.read_text(encoding="utf-8")
+    answers_file.write_text(stamp_answers(text, tag, BUNDLED_SOURCE), encoding="utf-8")
 
 
 def recorded_answers(repo: Path) -> dict[str, Any]:
