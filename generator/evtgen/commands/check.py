@@ -114,10 +114,14 @@ def _check(repo: Path, sources: Sources, renderer: Renderer, report: RepoCheck) 
             report.missing.append(rel)
         elif _read(ours) != _read(base.root / rel):
             (report.team_owned_edited if rel in owned else report.changed).append(rel)
+    answers = dict(recorded.answers)
+    if recorded.src_path == BUNDLED_SOURCE:
+        # model.yaml is the team's input (skip_if_exists): it drifted when the code was
+        # not regenerated from it since it changed
+        answers["model"] = bundled_model_view(repo, recorded.answers.get("model", {}))
+        if answers["model"] != recorded.answers.get("model"):
+            report.changed.append("model.yaml")
     if report.behind and "Jinja extensions" not in template_code(source.tree(newest_sha)):
-        answers = dict(recorded.answers)
-        if recorded.src_path == BUNDLED_SOURCE:
-            answers["model"] = bundled_model_view(repo, recorded.answers.get("model", {}))
         new = renderer.render(source, newest_sha, answers)
         known = set(base.files)
         report.added_upstream = [
