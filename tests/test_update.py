@@ -40,9 +40,7 @@ def report_of(done: Run) -> dict[str, object]:
 def test_template_change_and_user_edits_merge_and_user_files_stay(
     evtgen: Callable[..., Run], tmp_path: Path
 ) -> None:
-    template = make_template(
-        tmp_path / "tpl", {"a.txt": TEN, "b.txt": "bee\n", "c.txt": "sea\n"}
-    )
+    template = make_template(tmp_path / "tpl", {"a.txt": TEN, "b.txt": "bee\n", "c.txt": "sea\n"})
     repo = generate(template, tmp_path / "repo")
     edit(
         repo,
@@ -52,8 +50,15 @@ def test_template_change_and_user_edits_merge_and_user_files_stay(
             "b.txt": None,  # the team deleted it
         },
     )
-    release(template, "v1.1.0", {"a.txt": TEN.replace("line 9\n", "line 9 (v1.1)\n"),
-                                 "b.txt": "bee v1.1\n", "new.txt": "new in v1.1\n"})
+    release(
+        template,
+        "v1.1.0",
+        {
+            "a.txt": TEN.replace("line 9\n", "line 9 (v1.1)\n"),
+            "b.txt": "bee v1.1\n",
+            "new.txt": "new in v1.1\n",
+        },
+    )
 
     done = evtgen("update", repo, "--json")
 
@@ -81,8 +86,11 @@ def test_same_lines_changed_on_both_sides_conflict_with_markers_and_exit_1(
     template = make_template(tmp_path / "tpl", {"a.txt": TEN, "b.txt": TEN})
     repo = generate(template, tmp_path / "repo")
     edit(repo, {"a.txt": TEN.replace("line 5\n", "line 5 ours\n")})
-    release(template, "v2.0.0", {"a.txt": TEN.replace("line 5\n", "line 5 theirs\n"),
-                                 "b.txt": TEN + "line 11\n"})
+    release(
+        template,
+        "v2.0.0",
+        {"a.txt": TEN.replace("line 5\n", "line 5 theirs\n"), "b.txt": TEN + "line 11\n"},
+    )
 
     done = evtgen("update", repo, "--json")
 
@@ -226,8 +234,11 @@ def test_dry_run_shows_the_merge_and_changes_nothing_not_even_git_state(
     template = make_template(tmp_path / "tpl", {"a.txt": TEN, "gone.txt": "g\n"})
     repo = generate(template, tmp_path / "repo")
     edit(repo, {"a.txt": TEN.replace("line 1\n", "line 1 ours\n")})
-    release(template, "v2.0.0", {"a.txt": TEN.replace("line 8\n", "line 8 v2\n"),
-                                 "gone.txt": None, "added.txt": "new\n"})
+    release(
+        template,
+        "v2.0.0",
+        {"a.txt": TEN.replace("line 8\n", "line 8 v2\n"), "gone.txt": None, "added.txt": "new\n"},
+    )
     before = snapshot(repo)
 
     done = evtgen("update", repo, "--dry-run")
@@ -365,8 +376,18 @@ def test_json_report_shape_and_few_git_calls(evtgen: Callable[..., Run], tmp_pat
     done = evtgen("update", repo, "--json")
 
     r = report_of(done)
-    assert set(r) >= {"path", "status", "from_version", "to_version", "changed", "added",
-                      "removed", "conflicted", "kept_deleted", "reason"}
+    assert set(r) >= {
+        "path",
+        "status",
+        "from_version",
+        "to_version",
+        "changed",
+        "added",
+        "removed",
+        "conflicted",
+        "kept_deleted",
+        "reason",
+    }
     assert r["path"] == str(repo) and len(r["changed"]) == 30
     # git status, and one merge for the one file changed on both sides; not one per file
     assert r["git_calls"] == 2

@@ -39,8 +39,16 @@ def old_release(tmp_path: Path) -> str:
 def repo_on(evtgen: Callable[..., Run], tag: str, dest: Path) -> Path:
     """A repo made from the store at `tag`, recorded as evtgen records the bundled one."""
     done = evtgen(
-        "new", "service", "orders", "--defaults", "--dest", dest,
-        "--template", store_path(), "--vcs-ref", tag,
+        "new",
+        "service",
+        "orders",
+        "--defaults",
+        "--dest",
+        dest,
+        "--template",
+        store_path(),
+        "--vcs-ref",
+        tag,
     )
     assert done.code == 0, done.stderr
     answers = dest / ".copier-answers.yml"
@@ -87,9 +95,7 @@ def test_update_from_an_older_bundled_version_keeps_the_teams_edits(
     assert domain.read_text().endswith(rule)
     check = evtgen("check", repo, "--json")
     assert check.code == 0, check.stdout
-    assert json.loads(check.stdout)["repos"][0]["team_owned_edited"] == [
-        "src/orders/domain.py"
-    ]
+    assert json.loads(check.stdout)["repos"][0]["team_owned_edited"] == ["src/orders/domain.py"]
 
 
 def test_a_version_the_store_lacks_says_how_to_get_it(

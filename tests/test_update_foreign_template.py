@@ -63,12 +63,15 @@ include_notebooks:
   default: false
 """
 
-COPIER_V2 = COPIER_V1 + """\
+COPIER_V2 = (
+    COPIER_V1
+    + """\
 python_min:
   type: str
   help: The oldest Python version supported
   default: "3.10"
 """
+)
 
 FILES_V1: dict[str, str | None] = {
     "{{_copier_conf.answers_file}}.jinja": (

@@ -103,9 +103,7 @@ def find_renames(base: Render, new: Render, exclude: set[str]) -> dict[str, str]
     return renames
 
 
-def plan_merge(
-    repo: Path, base: Render, new: Render, labels: tuple[str, str, str]
-) -> Plan:
+def plan_merge(repo: Path, base: Render, new: Render, labels: tuple[str, str, str]) -> Plan:
     """Decide, per path the template reaches, what the repository's file becomes."""
     plan = Plan()
     answers = {base.answers_relpath, new.answers_relpath}
@@ -154,9 +152,7 @@ def plan_merge(
             elif in_base:  # the template removed it, or moved it
                 if path in renames:
                     target = renames[path]
-                    plan.outcomes.extend(
-                        _moved(repo, path, target, base, new, merge, empty)
-                    )
+                    plan.outcomes.extend(_moved(repo, path, target, base, new, merge, empty))
                 elif ours is None:
                     continue
                 elif ours == _read(base.root / path):

@@ -54,9 +54,7 @@ def read_recorded(repo: Path) -> Recorded:
         raise RepoProblem(f"{repo} is not a directory")
     candidates = [repo / ANSWERS_FILE] if (repo / ANSWERS_FILE).is_file() else []
     if not candidates:
-        candidates = sorted(
-            p for p in repo.glob(".copier-answers*.y*ml") if p.is_file()
-        )
+        candidates = sorted(p for p in repo.glob(".copier-answers*.y*ml") if p.is_file())
     if len(candidates) != 1:
         raise RepoProblem(
             f"{repo} is not a generated repository: no {ANSWERS_FILE} "
@@ -64,13 +62,13 @@ def read_recorded(repo: Path) -> Recorded:
         )
     path = candidates[0]
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml when present: the bundled template's answers hold the whole model view
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except (OSError, yaml.YAMLError) as err:
         raise RepoProblem(f"{path}: cannot be read as YAML: {_one_line(err)}") from err
     if not isinstance(data, dict) or not data.get("_src_path"):
-        raise RepoProblem(
-            f"{path} records no _src_path: {repo} is not a generated repository"
-        )
+        raise RepoProblem(f"{path} records no _src_path: {repo} is not a generated repository")
     if not data.get("_commit"):
         raise RepoProblem(
             f"{path} records no _commit: the template {data['_src_path']} was not in git "
@@ -297,9 +295,7 @@ class Renderer:
         self._memo[key] = made
         return made
 
-    def _render_into(
-        self, final: Path, source: Source, sha: str, answers: dict[str, Any]
-    ) -> None:
+    def _render_into(self, final: Path, source: Source, sha: str, answers: dict[str, Any]) -> None:
         from copier.errors import CopierError, UnsafeTemplateError
         from jinja2 import TemplateError
 
@@ -326,9 +322,7 @@ class Renderer:
                 )
                 skip = [f for f in files if worker.match_skip(Path(f))]
                 owned_patterns = worker.template.config_data.get("evtgen_team_owned") or []
-                owned_match = worker._path_matcher(
-                    map(worker._render_string, owned_patterns)
-                )
+                owned_match = worker._path_matcher(map(worker._render_string, owned_patterns))
                 owned = [f for f in files if owned_match(Path(f))]
                 answers_relpath = worker.answers_relpath.as_posix()
             (staging / "render.json").write_text(

@@ -86,6 +86,7 @@ def publish(template: Path, version: str) -> str:
     ever changes meaning.
     """
     store = store_path()
+    template = template.resolve()
     mark = fingerprint(template)
     if tag := _published(store).get(mark):
         return tag

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from evtgen.errors import UsageError
 from evtgen.sources import (
-    RepoProblem,
     Renderer,
+    RepoProblem,
     Sources,
     bundled_model_view,
     read_recorded,

@@ -19,8 +19,8 @@ from typing import Any
 from evtgen.errors import UsageError
 from evtgen.sources import (
     Recorded,
-    RepoProblem,
     Renderer,
+    RepoProblem,
     Source,
     Sources,
     bundled_model_view,
@@ -211,8 +211,10 @@ def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
     answers_path = repo / recorded.answers_relpath
     answers_changed = _read(answers_path) != answers_text
     _fill(report, plan)
-    changed = bool(plan.outcomes and any(o.action not in ("kept", "kept-deleted")
-                                         for o in plan.outcomes)) or answers_changed
+    changed = (
+        bool(plan.outcomes and any(o.action not in ("kept", "kept-deleted") for o in plan.outcomes))
+        or answers_changed
+    )
     report.status = "conflicts" if report.conflicted else ("updated" if changed else "up-to-date")
     if options.dry_run:
         extra = {recorded.answers_relpath: answers_text} if answers_changed else {}
