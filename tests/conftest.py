@@ -60,3 +60,12 @@ def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     for role in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{role}_NAME", "evtgen tests")
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "tests@evtgen.invalid")
+
+
+@pytest.fixture(autouse=True)
+def evtgen_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`evtgen new` publishes its template into a store in the user's data directory
+    (docs/update.md): tests keep theirs out of the home directory."""
+    monkeypatch.setenv("EVTGEN_DATA_DIR", str(tmp_path_factory.getbasetemp() / "evtgen-data"))
