@@ -305,6 +305,7 @@ class Renderer:
         out = staging / "tree"
         try:
             with staging_worker(
+                plain_source=True,
                 src_path=str(tree),
                 dst_path=out,
                 data=answers,
