@@ -391,3 +391,21 @@ def test_json_report_shape_and_few_git_calls(evtgen: Callable[..., Run], tmp_pat
     assert r["path"] == str(repo) and len(r["changed"]) == 30
     # git status, and one merge for the one file changed on both sides; not one per file
     assert r["git_calls"] == 2
+
+
+def test_a_template_in_a_bare_repository(evtgen: Callable[..., Run], tmp_path: Path) -> None:
+    work = make_template(tmp_path / "work", {"a.txt": TEN})
+    bare = tmp_path / "tpl.git"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    repo = generate(bare, tmp_path / "repo")
+    edit(repo, {"a.txt": TEN.replace("line 1\n", "ours\n")})
+    release(work, "v1.1.0", {"a.txt": TEN.replace("line 9\n", "v1.1\n")})
+    git(work, "push", "-q", str(bare), "main", "--tags")
+
+    done = evtgen("update", repo)
+
+    assert done.code == 0, done.stderr
+    assert (repo / "a.txt").read_text() == TEN.replace("line 1\n", "ours\n").replace(
+        "line 9\n", "v1.1\n"
+    )
+    assert answers(repo)["_src_path"] == str(bare)
