@@ -409,3 +409,16 @@ def test_a_template_in_a_bare_repository(evtgen: Callable[..., Run], tmp_path: P
         "line 9\n", "v1.1\n"
     )
     assert answers(repo)["_src_path"] == str(bare)
+
+
+def test_a_fleet_in_text_ends_with_a_table(evtgen: Callable[..., Run], tmp_path: Path) -> None:
+    template = make_template(tmp_path / "tpl", {"a.txt": "a\n"})
+    repos = [generate(template, tmp_path / f"repo{i}") for i in range(2)]
+    edit(repos[1], {"a.txt": "a ours\n"})
+    release(template, "v2.0.0", {"a.txt": "a v2\n"})
+    done = evtgen("update", *repos)
+    assert done.code == 1
+    table = done.stdout.splitlines()[-3:]
+    assert table[0].split() == ["status", "from", "to", "conflicts", "repository"]
+    assert table[1].split() == ["updated", "v1.0.0", "v2.0.0", "0", str(repos[0])]
+    assert table[2].split() == ["conflicts", "v1.0.0", "v2.0.0", "1", str(repos[1])]

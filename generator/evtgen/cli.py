@@ -171,6 +171,13 @@ def _update_text(report: Any) -> str:
             lines.append(f"  committed on branch {r.branch}")
         if r.diff:
             lines.append(r.diff.rstrip("\n"))
+    if len(report.repos) > 1:
+        lines += ["", f"{'status':<11} {'from':<12} {'to':<12} {'conflicts':>9}  repository"]
+        for r in report.repos:
+            lines.append(
+                f"{r.status:<11} {r.from_version or '-':<12} {r.to_version or '-':<12} "
+                f"{len(r.conflicted):>9}  {r.path}"
+            )
     if report.dry_run:
         lines.append("(dry run: nothing was changed)")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ the template's `_evtgen_team_owned` patterns are reported as edited, not as drif
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -53,7 +54,9 @@ class CheckReport:
 def check_repos(
     paths: Sequence[Path], progress: Callable[[str], None] = lambda line: None
 ) -> CheckReport:
-    ensure_bundled_published()
+    # an unwritable store fails only the repos on the bundled template, saying so
+    with contextlib.suppress(UsageError):
+        ensure_bundled_published()
     paths = [p.absolute() for p in paths] or [Path.cwd()]
     run_dir = Path(tempfile.mkdtemp(prefix="evtgen-check-"))
     sources = Sources()

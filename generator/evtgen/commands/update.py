@@ -8,6 +8,7 @@ repository never stops the others.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import tempfile
@@ -105,7 +106,9 @@ def update_repos(
         raise UsageError("--jobs must be 1 or more")
     if options.branch is not None and not options.branch.strip():
         raise UsageError("--branch needs a branch name")
-    ensure_bundled_published()
+    # an unwritable store fails only the repos on the bundled template, saying so
+    with contextlib.suppress(UsageError):
+        ensure_bundled_published()
     paths = [p.absolute() for p in paths] or [Path.cwd()]
     run_dir = Path(tempfile.mkdtemp(prefix="evtgen-update-"))
     reports: dict[int, RepoUpdate] = {}
