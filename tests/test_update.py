@@ -422,3 +422,24 @@ def test_a_fleet_in_text_ends_with_a_table(evtgen: Callable[..., Run], tmp_path:
     assert table[0].split() == ["status", "from", "to", "conflicts", "repository"]
     assert table[1].split() == ["updated", "v1.0.0", "v2.0.0", "0", str(repos[0])]
     assert table[2].split() == ["conflicts", "v1.0.0", "v2.0.0", "1", str(repos[1])]
+
+
+def test_binary_files_are_never_merged_as_text(evtgen: Callable[..., Run], tmp_path: Path) -> None:
+    template = make_template(tmp_path / "tpl", {"a.txt": "a\n"})
+    (template / "project" / "logo.png").write_bytes(b"\x89PNG\0v1")
+    (template / "project" / "icon.png").write_bytes(b"\x89PNG\0icon v1")
+    release(template, "v1.0.1")
+    repo = generate(template, tmp_path / "repo", ref="v1.0.1")
+    (repo / "logo.png").write_bytes(b"\x89PNG\0ours")
+    edit(repo, {})
+    (template / "project" / "logo.png").write_bytes(b"\x89PNG\0v2")
+    (template / "project" / "icon.png").write_bytes(b"\x89PNG\0icon v2")
+    release(template, "v2.0.0")
+
+    done = evtgen("update", repo, "--json")
+
+    assert done.code == 1
+    r = report_of(done)
+    assert r["conflicted"] == ["logo.png"] and "kept yours" in r["notes"]["logo.png"]
+    assert (repo / "logo.png").read_bytes() == b"\x89PNG\0ours"
+    assert (repo / "icon.png").read_bytes() == b"\x89PNG\0icon v2"
