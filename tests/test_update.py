@@ -443,3 +443,24 @@ def test_binary_files_are_never_merged_as_text(evtgen: Callable[..., Run], tmp_p
     assert r["conflicted"] == ["logo.png"] and "kept yours" in r["notes"]["logo.png"]
     assert (repo / "logo.png").read_bytes() == b"\x89PNG\0ours"
     assert (repo / "icon.png").read_bytes() == b"\x89PNG\0icon v2"
+
+
+def test_symbolic_links_stay_links(evtgen: Callable[..., Run], tmp_path: Path) -> None:
+    conf = "_subdirectory: project\n_preserve_symlinks: true\n"
+    template = make_template(tmp_path / "tpl", {"README.md": "r\n", "NEWS.md": "n\n"}, conf)
+    (template / "project" / "docs").mkdir()
+    (template / "project" / "docs" / "index.md").symlink_to("../README.md")
+    release(template, "v1.0.1")
+    repo = generate(template, tmp_path / "repo", ref="v1.0.1")
+    assert (repo / "docs" / "index.md").is_symlink()
+    (template / "project" / "docs" / "index.md").unlink()
+    (template / "project" / "docs" / "index.md").symlink_to("../NEWS.md")
+    (template / "project" / "docs" / "news.md").symlink_to("../NEWS.md")
+    release(template, "v2.0.0")
+
+    done = evtgen("update", repo)
+
+    assert done.code == 0, done.stdout + done.stderr
+    for name in ("index.md", "news.md"):
+        link = repo / "docs" / name
+        assert link.is_symlink() and str(link.readlink()) == "../NEWS.md"

@@ -38,6 +38,7 @@ class Outcome:
     mode: int | None = None  # permission bits to set, when the template changed them
     source: str | None = None  # a rename's old path, deleted when this is written
     note: str = ""
+    link: bool = False  # write `content` as a symbolic link's target
 
 
 @dataclass
@@ -63,7 +64,7 @@ def _read(path: Path) -> bytes | None:
 
 
 def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.lstat().st_mode)
+    return stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
 
 
 def find_renames(base: Render, new: Render, exclude: set[str]) -> dict[str, str]:
@@ -143,7 +144,13 @@ def plan_merge(repo: Path, base: Render, new: Render, labels: tuple[str, str, st
                     continue
                 if ours == b:
                     plan.outcomes.append(
-                        Outcome(path, "changed", n, mode if mode_changed else None)
+                        Outcome(
+                            path,
+                            "changed",
+                            n,
+                            mode if mode_changed else None,
+                            link=(new.root / path).is_symlink(),
+                        )
                     )
                     continue
                 outcome = merge(path, ours_path, base.root / path, new.root / path)
@@ -170,7 +177,15 @@ def plan_merge(repo: Path, base: Render, new: Render, labels: tuple[str, str, st
                     continue  # decided with its old path
                 n = _read(new.root / path)
                 if ours is None:
-                    plan.outcomes.append(Outcome(path, "added", n, _mode(new.root / path)))
+                    plan.outcomes.append(
+                        Outcome(
+                            path,
+                            "added",
+                            n,
+                            _mode(new.root / path),
+                            link=(new.root / path).is_symlink(),
+                        )
+                    )
                 elif ours != n:
                     outcome = merge(path, ours_path, empty, new.root / path)
                     outcome.note = outcome.note or "you had a file where the template adds one"
@@ -213,7 +228,7 @@ def _moved(
         return out
     mode = _mode(new.root / target)
     if ours_old == b:
-        outcome = Outcome(target, "renamed", n, mode)
+        outcome = Outcome(target, "renamed", n, mode, link=(new.root / target).is_symlink())
     else:
         outcome = do_merge(target, repo / old, base.root / old, new.root / target)
         outcome.mode = mode
@@ -229,6 +244,13 @@ def _merge_file(
 ) -> Outcome:
     """Merge one file three ways with `git merge-file`; binary files are never merged."""
     data = [_read(p) or b"" for p in (ours, base, new)]
+    if any(p.is_symlink() for p in (ours, base, new)):
+        return Outcome(
+            path,
+            "conflicted",
+            None,
+            note="symbolic link changed by you and by the template: kept yours",
+        )
     if any(is_binary(d) for d in data):
         return Outcome(
             path,
@@ -270,11 +292,14 @@ def apply_plan(repo: Path, plan: Plan) -> None:
             _prune_empty_dirs(repo, target.parent)
         elif o.content is not None:
             target.parent.mkdir(parents=True, exist_ok=True)
-            if target.is_symlink():
+            if target.is_symlink() or (o.link and target.exists()):
                 target.unlink()
-            target.write_bytes(o.content)
-            if o.mode is not None:
-                os.chmod(target, o.mode)
+            if o.link:
+                os.symlink(o.content.decode(), target)
+            else:
+                target.write_bytes(o.content)
+                if o.mode is not None:
+                    os.chmod(target, o.mode)
             if o.source:
                 (repo / o.source).unlink(missing_ok=True)
                 _prune_empty_dirs(repo, (repo / o.source).parent)
