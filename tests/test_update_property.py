@@ -126,13 +126,11 @@ def test_no_user_edit_is_lost(
     with tempfile.TemporaryDirectory() as scratch:
         repo = Path(scratch) / "repo"
         shutil.copytree(made, repo, symlinks=True)
-        wrote: dict[int, list[str]] = {i: [] for i in range(len(FILES))}
         user = {i: original(f) for i, f in enumerate(FILES)}
         for n, e in enumerate(ours.edits):
-            text = f"user edit {n}\n"
-            user[e.file] = apply(user[e.file], e, text)
-            if e.kind != "delete":
-                wrote[e.file].append(text)
+            user[e.file] = apply(user[e.file], e, f"user edit {n}\n")
+        # the team's lines as it committed them (a later edit may replace an earlier one)
+        wrote = {i: [t for t in user[i] if t.startswith("user edit")] for i in user}
         for i, name in enumerate(FILES):
             if i in ours.deleted:
                 (repo / name).unlink()
