@@ -68,9 +68,13 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     template = request.template or str(bundled_template())
     if request.template is None:
         # the bundled template's version goes into evtgen's store, so `update` finds it
+        from evtgen import __version__
         from evtgen.store import ensure_bundled_published
 
-        tag = ensure_bundled_published()
+        try:
+            tag = ensure_bundled_published()
+        except UsageError:  # no writable data dir: the repo is still made; update publishes
+            tag = f"v{__version__}"
     _render(template, dest, answers, request)
     if request.template is None:
         _stamp_bundled(dest, tag)
