@@ -68,3 +68,12 @@ def no_user_config(
 ) -> None:
     """A developer's own ~/.config/evtgen/config.yml must not change what tests see."""
     monkeypatch.setenv("EVTGEN_CONFIG", str(tmp_path_factory.getbasetemp() / "no-config.yml"))
+
+
+@pytest.fixture(autouse=True)
+def evtgen_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`evtgen new` publishes its template into a store in the user's data directory
+    (docs/update.md): tests keep theirs out of the home directory."""
+    monkeypatch.setenv("EVTGEN_DATA_DIR", str(tmp_path_factory.getbasetemp() / "evtgen-data"))

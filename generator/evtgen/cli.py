@@ -131,7 +131,58 @@ def update(
     trust: Annotated[bool, typer.Option(help="Let the template run its own code.")] = False,
 ) -> None:
     """Update repositories to a newer version of their template."""
-    _not_yet("evtgen update")
+    from evtgen.commands.update import UpdateOptions, update_repos
+
+    options = UpdateOptions(to=to, dry_run=dry_run, jobs=jobs, branch=branch, trust=trust)
+    report = update_repos(paths or [], options, progress=_progress)
+    _finish_fleet(report, as_json, _update_text(report))
+
+
+def _progress(line: str) -> None:
+    print(f"evtgen: {line}", file=sys.stderr, flush=True)
+
+
+def _finish_fleet(report: Any, as_json: bool, text: str) -> None:
+    """Print a fleet report; one repo that failed is bad input (exit 2), as for any command."""
+    if len(report.repos) == 1 and report.repos[0].status == "failed":
+        raise UsageError(report.repos[0].reason)
+    _emit(report, as_json, text)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
+
+
+def _update_text(report: Any) -> str:
+    lines: list[str] = []
+    for r in report.repos:
+        versions = f"{r.from_version} -> {r.to_version}" if r.to_version else ""
+        lines.append(f"{r.path}: {r.status} {versions}".rstrip())
+        if r.reason:
+            lines.append(f"  reason: {r.reason}")
+        for label, paths in (
+            ("conflicted (markers in the file)", r.conflicted),
+            ("changed", r.changed),
+            ("added", r.added),
+            ("removed", r.removed),
+            ("renamed", [f"{old} -> {new}" for new, old in r.renamed.items()]),
+            ("kept deleted (you deleted it)", r.kept_deleted),
+            ("kept (the template removed it; you had edited it)", r.kept),
+        ):
+            for path in paths:
+                lines.append(f"  {label}: {path}")
+        if r.branch:
+            lines.append(f"  committed on branch {r.branch}")
+        if r.diff:
+            lines.append(r.diff.rstrip("\n"))
+    if len(report.repos) > 1:
+        lines += ["", f"{'status':<11} {'from':<12} {'to':<12} {'conflicts':>9}  repository"]
+        for r in report.repos:
+            lines.append(
+                f"{r.status:<11} {r.from_version or '-':<12} {r.to_version or '-':<12} "
+                f"{len(r.conflicted):>9}  {r.path}"
+            )
+    if report.dry_run:
+        lines.append("(dry run: nothing was changed)")
+    return "\n".join(lines)
 
 
 @app.command()
@@ -140,7 +191,29 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Fail when a repository is behind its template or its managed files drifted."""
-    _not_yet("evtgen check")
+    from evtgen.commands.check import check_repos
+
+    report = check_repos(paths or [], progress=_progress)
+    _finish_fleet(report, as_json, _check_text(report))
+
+
+def _check_text(report: Any) -> str:
+    lines: list[str] = []
+    for r in report.repos:
+        lines.append(f"{r.path}: {r.status}")
+        if r.reason:
+            lines.append(f"  reason: {r.reason}")
+        if r.behind:
+            lines.append(f"  behind: made from {r.version}, newest is {r.newest}")
+        for label, paths in (
+            ("missing", r.missing),
+            ("changed", r.changed),
+            ("the newest version adds", r.added_upstream),
+            ("edited by the team (not drift)", r.team_owned_edited),
+        ):
+            for path in paths:
+                lines.append(f"  {label}: {path}")
+    return "\n".join(lines)
 
 
 @schema_app.command("check")

@@ -31,8 +31,11 @@ def cache_dir() -> Path:
     return Path(base) / "evtgen"
 
 
-def staging_worker(**options: Any) -> Worker:
-    """A Copier Worker for rendering into a staging directory that evtgen made."""
+def staging_worker(*, plain_source: bool = False, **options: Any) -> Worker:
+    """A Copier Worker for rendering into a staging directory that evtgen made.
+
+    `plain_source`: `src_path` is a plain directory evtgen exported from git (update,
+    check), so Copier need not probe it with git (three processes per render)."""
     # Copier 9 keeps Worker in _main (and warns when it is reached through `copier`);
     # evtgen pins Copier below 10 for this.
     from copier._main import Worker
@@ -42,6 +45,12 @@ def staging_worker(**options: Any) -> Worker:
             return None  # a fresh staging directory has no git index to keep in step
 
     made = StagingWorker(**options)
+    if plain_source:
+        from copier._template import Template
+
+        template = Template(url=str(options["src_path"]))
+        template.__dict__["vcs"] = None  # cached_property: known, not probed
+        made.__dict__["template"] = template
     directory = cache_dir() / "jinja-code"
     try:
         directory.mkdir(parents=True, exist_ok=True)

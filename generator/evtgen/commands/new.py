@@ -86,10 +86,22 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     answers["model"] = model_view(model)
     config = load_config()
     template = request.template or config.template or str(bundled_template())
+    bundled = request.template is None and config.template is None
     if request.template is None and config.template is not None:
         request.vcs_ref = request.vcs_ref or config.vcs_ref
     request.trust = request.trust or config.trusts(template)
+    if bundled:
+        # the bundled template's version goes into evtgen's store, so `update` finds it
+        from evtgen import __version__
+        from evtgen.store import ensure_bundled_published
+
+        try:
+            tag = ensure_bundled_published()
+        except UsageError:  # no writable data dir: the repo is still made; update publishes
+            tag = f"v{__version__}"
     _render(template, dest, answers, request, user_defaults=config.answers, explicit=explicit)
+    if bundled:
+        _stamp_bundled(dest, tag)
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
     return NewServiceReport(
         service=model.service,
@@ -264,6 +276,17 @@ def _check_questions_exist(template: str, given: set[str], questions: dict[str, 
             f"the template {template} asks no question {unknown[0]!r}; "
             f"it asks: {', '.join(sorted(q for q in questions if q != 'model')) or 'nothing'}"
         )
+
+
+def _stamp_bundled(dest: Path, tag: str) -> None:
+    """Record the bundled template as `evtgen:bundled` at its published version: the
+    same name on every machine, resolved by `update` and `check` to evtgen's store.
+    (The render came from the installed files, which are that version's content.)"""
+    from evtgen.store import BUNDLED_SOURCE, stamp_answers
+
+    answers_file = dest / ".copier-answers.yml"
+    text = answers_file.read_text(encoding="utf-8")
+    answers_file.write_text(stamp_answers(text, tag, BUNDLED_SOURCE), encoding="utf-8")
 
 
 def recorded_answers(repo: Path) -> dict[str, Any]:

@@ -1,0 +1,382 @@
+"""`evtgen update`: merge a template's newer version with each repository's own edits.
+
+evtgen's own three-way merge (see docs/update.md): BASE = the template at the
+recorded `_commit` with the recorded answers, NEW = the template at `--to` or its
+newest release, OURS = the working tree; `merge.py` decides per file. One broken
+repository never stops the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evtgen.errors import UsageError
+from evtgen.sources import (
+    Recorded,
+    Renderer,
+    RepoProblem,
+    Source,
+    Sources,
+    bundled_model_view,
+    read_recorded,
+    template_code,
+)
+from evtgen.store import BUNDLED_SOURCE, ensure_bundled_published, store_path
+
+
+@dataclass
+class UpdateOptions:
+    to: str | None = None
+    dry_run: bool = False
+    jobs: int = 1
+    branch: str | None = None
+    trust: bool = False
+
+
+@dataclass
+class RepoUpdate:
+    """The outcome for one repository."""
+
+    path: str
+    status: str  # updated | up-to-date | conflicts | failed
+    from_version: str | None = None
+    to_version: str | None = None
+    changed: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)  # new path -> old path
+    conflicted: list[str] = field(default_factory=list)
+    kept_deleted: list[str] = field(default_factory=list)  # you deleted; template still has
+    kept: list[str] = field(default_factory=list)  # template removed; you had edited
+    notes: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+    branch: str | None = None
+    diff: str = ""  # --dry-run: the merged result against the working tree
+    git_calls: int = 0
+
+
+@dataclass
+class UpdateReport:
+    repos: list[RepoUpdate]
+    dry_run: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if any(r.status == "failed" for r in self.repos):
+            return 3 if len(self.repos) > 1 else 2
+        return 1 if any(r.status == "conflicts" for r in self.repos) else 0
+
+
+class _Session:
+    """What one process shares between the repos it updates."""
+
+    def __init__(self, run_dir: Path, options: UpdateOptions) -> None:
+        self.options = options
+        self.sources = Sources()
+        self.renderer = Renderer(run_dir, options.trust)
+
+
+_SESSION: _Session | None = None
+
+
+def _init_worker(run_dir: Path, options: UpdateOptions) -> None:
+    global _SESSION
+    _SESSION = _Session(run_dir, options)
+
+
+def _update_in_worker(path: Path) -> RepoUpdate:
+    assert _SESSION is not None
+    return update_one(path, _SESSION)
+
+
+def update_repos(
+    paths: Sequence[Path],
+    options: UpdateOptions,
+    progress: Callable[[str], None] = lambda line: None,
+) -> UpdateReport:
+    """Update every repository; their reports in the order given."""
+    if options.jobs < 1:
+        raise UsageError("--jobs must be 1 or more")
+    if options.branch is not None and not options.branch.strip():
+        raise UsageError("--branch needs a branch name")
+    # an unwritable store fails only the repos on the bundled template, saying so
+    with contextlib.suppress(UsageError):
+        ensure_bundled_published()
+    paths = [p.absolute() for p in paths] or [Path.cwd()]
+    run_dir = Path(tempfile.mkdtemp(prefix="evtgen-update-"))
+    reports: dict[int, RepoUpdate] = {}
+    try:
+        if options.jobs == 1 or len(paths) == 1:
+            session = _Session(run_dir, options)
+            for i, path in enumerate(paths):
+                reports[i] = update_one(path, session)
+                _progress(progress, len(reports), len(paths), reports[i])
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            import copier._main  # noqa: F401  (imported once, before the workers fork)
+
+            with ProcessPoolExecutor(
+                max_workers=min(options.jobs, len(paths)),
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_init_worker,
+                initargs=(run_dir, options),
+            ) as pool:
+                futures = {pool.submit(_update_in_worker, p): i for i, p in enumerate(paths)}
+                for future in as_completed(futures):
+                    i = futures[future]
+                    try:
+                        reports[i] = future.result()
+                    except Exception as err:  # a worker died: that repo failed, not the run
+                        reports[i] = RepoUpdate(
+                            str(paths[i]), "failed", reason=f"internal error: {err}"
+                        )
+                    _progress(progress, len(reports), len(paths), reports[i])
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return UpdateReport([reports[i] for i in range(len(paths))], options.dry_run)
+
+
+def _progress(progress: Callable[[str], None], done: int, total: int, r: RepoUpdate) -> None:
+    if total > 1:
+        extra = f" ({r.reason})" if r.reason else ""
+        if r.conflicted:
+            extra = f" ({len(r.conflicted)} conflicted)"
+        progress(f"[{done}/{total}] {r.path}: {r.status}{extra}")
+
+
+def update_one(repo: Path, session: _Session) -> RepoUpdate:
+    """Update one repository; any problem becomes its `failed` report."""
+    report = RepoUpdate(path=str(repo), status="failed")
+    try:
+        _update(repo, session, report)
+    except UsageError as err:
+        report.status = "failed"
+        report.reason = str(err)
+    except Exception as err:  # the others go on; this one says why it failed
+        report.status = "failed"
+        report.reason = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
+    return report
+
+
+def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
+    options = session.options
+    recorded = read_recorded(repo)
+    report.from_version = recorded.commit
+    report.git_calls += 1
+    _require_clean_git(repo)
+    source = session.sources.get(recorded.src_path)
+    target_ref = options.to or source.newest()
+    shas = source.resolve(recorded.commit, target_ref)
+    base_sha, target_sha = shas[recorded.commit], shas[target_ref]
+    if base_sha is None:
+        raise RepoProblem(_missing_version(recorded, source))
+    if target_sha is None:
+        raise RepoProblem(f"the template {source.name} has no ref {target_ref!r} (--to)")
+    report.to_version = source.describe(target_ref, target_sha)
+    new_answers = dict(recorded.answers)
+    if recorded.src_path == BUNDLED_SOURCE:
+        new_answers["model"] = bundled_model_view(repo, recorded.answers.get("model", {}))
+    if base_sha == target_sha and new_answers == recorded.answers:
+        report.status = "up-to-date"
+        return
+    if not options.trust:
+        code = set(template_code(source.tree(target_sha)))
+        code |= {c for c in template_code(source.tree(base_sha)) if c == "Jinja extensions"}
+        if code:
+            raise RepoProblem(
+                f"the template {source.name} has {', '.join(sorted(code))}, which run code "
+                "on your machine; evtgen runs them only with --trust: pass --trust if you "
+                "trust the template"
+            )
+    base = session.renderer.render(source, base_sha, recorded.answers)
+    new = session.renderer.render(source, target_sha, new_answers)
+
+    from evtgen.merge import apply_plan, plan_diff, plan_merge
+    from evtgen.store import stamp_answers
+
+    labels = ("ours", f"template {recorded.commit}", f"template {report.to_version}")
+    plan = plan_merge(repo, base, new, labels)
+    report.git_calls += plan.git_calls
+    answers_text = stamp_answers(
+        (new.root / new.answers_relpath).read_text(encoding="utf-8"),
+        report.to_version,
+        recorded.src_path,
+    ).encode()
+    answers_path = repo / recorded.answers_relpath
+    answers_changed = _read(answers_path) != answers_text
+    _fill(report, plan)
+    changed = (
+        bool(plan.outcomes and any(o.action not in ("kept", "kept-deleted") for o in plan.outcomes))
+        or answers_changed
+    )
+    report.status = "conflicts" if report.conflicted else ("updated" if changed else "up-to-date")
+    if options.dry_run:
+        extra = {recorded.answers_relpath: answers_text} if answers_changed else {}
+        report.diff = plan_diff(repo, plan, extra)
+        return
+    if not changed:
+        return
+    if options.branch:
+        report.git_calls += 1
+        _git(repo, "switch", "-q", "-c", options.branch)
+        report.branch = options.branch
+    if options.trust:
+        _run_template_code(source, recorded, target_ref, repo, new_answers, "before")
+    apply_plan(repo, plan)
+    if answers_changed:
+        answers_path.write_bytes(answers_text)
+    if options.trust:
+        _run_template_code(source, recorded, target_ref, repo, new_answers, "after")
+    if options.branch:
+        report.git_calls += 2
+        _git(repo, "add", "-A", "--", ".")
+        _git(repo, "commit", "-q", "--no-verify", "-m", _commit_message(report))
+
+
+def _fill(report: RepoUpdate, plan: Any) -> None:
+    for o in plan.outcomes:
+        if o.action == "changed":
+            report.changed.append(o.path)
+        elif o.action == "added":
+            report.added.append(o.path)
+        elif o.action == "removed":
+            report.removed.append(o.path)
+        elif o.action == "renamed":
+            report.renamed[o.path] = o.source or ""
+        elif o.action == "conflicted":
+            report.conflicted.append(o.path)
+        elif o.action == "kept-deleted":
+            report.kept_deleted.append(o.path)
+        elif o.action == "kept":
+            report.kept.append(o.path)
+        if o.note:
+            report.notes[o.path] = o.note
+
+
+def _commit_message(report: RepoUpdate) -> str:
+    lines = [f"Update template from {report.from_version} to {report.to_version}", ""]
+    if report.conflicted:
+        lines.append("Conflicts to resolve (markers in the files):")
+        lines.extend(f"- {p}" for p in report.conflicted)
+    else:
+        lines.append("Merged cleanly.")
+    lines += ["", "Made by evtgen update."]
+    return "\n".join(lines)
+
+
+def _missing_version(recorded: Recorded, source: Source) -> str:
+    if recorded.src_path == BUNDLED_SOURCE:
+        version = recorded.commit.removeprefix("v").split("+")[0]
+        have = ", ".join(source.release_tags()) or "none"
+        return (
+            f"template version {recorded.commit} is not available locally (evtgen's "
+            f"template store {store_path()} has: {have}). Get it by running that evtgen "
+            f"release once, which publishes its template there: "
+            f"`uvx --from 'evtgen=={version}' evtgen check .` "
+            f"(or pip install 'evtgen=={version}' in a spare venv and run `evtgen check`), "
+            "then run this update again"
+        )
+    return (
+        f"the template {source.name} has no version {recorded.commit!r} (the recorded "
+        "_commit); was the tag deleted or history rewritten? Restore it in the template "
+        "repository, or set _commit to the version this repo was made from"
+    )
+
+
+def _require_clean_git(repo: Path) -> None:
+    done = subprocess.run(
+        [
+            "git",
+            "--no-optional-locks",
+            "status",
+            "--porcelain",
+            "--untracked-files=all",
+            "--",
+            ".",
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        if "not a git repository" in done.stderr:
+            raise RepoProblem(
+                f"{repo} is not a git repository; update needs git to keep your edits "
+                "safe: `git init && git add -A && git commit -m init` first"
+            )
+        raise RepoProblem(f"git status failed in {repo}: {' '.join(done.stderr.split())}")
+    dirty = done.stdout.splitlines()
+    if dirty:
+        raise RepoProblem(
+            f"{repo} has uncommitted changes ({len(dirty)} path(s), e.g. "
+            f"{dirty[0][3:]}); commit or stash them first, so the update can be undone"
+        )
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RepoProblem(f"git {args[0]} failed in {repo}: {' '.join(done.stderr.split())}")
+    return done.stdout
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _run_template_code(
+    source: Source,
+    recorded: Recorded,
+    target_ref: str,
+    repo: Path,
+    answers: dict[str, Any],
+    stage: str,
+) -> None:
+    """The new template's migrations for `stage`, and after them its tasks, run by
+    Copier's own Worker in the repository (only with --trust)."""
+    from copier._main import _operation
+    from copier._template import Template
+    from copier._types import Phase
+
+    from evtgen.render import staging_worker
+
+    old = Template(url=str(source.git_dir), ref=recorded.commit)
+    worker = staging_worker(
+        src_path=str(source.git_dir),
+        vcs_ref=target_ref,
+        dst_path=repo,
+        data=answers,
+        defaults=True,
+        quiet=True,
+        unsafe=True,
+        overwrite=True,
+    )
+    token = _operation.set("update")
+    try:
+        with worker:
+            with Phase.use(Phase.PROMPT):
+                worker._ask()
+            with Phase.use(Phase.MIGRATE):
+                worker._execute_tasks(
+                    worker.template.migration_tasks("before" if stage == "before" else "after", old)
+                )
+            if stage == "after":
+                with Phase.use(Phase.TASKS):
+                    worker._execute_tasks(worker.template.tasks)
+    except Exception as err:
+        raise RepoProblem(f"the template's {stage} code failed: {err}") from err
+    finally:
+        old._cleanup()
+        _operation.reset(token)

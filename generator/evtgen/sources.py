@@ -1,0 +1,381 @@
+"""Template sources in git, their versions, and renders of them, shared by a whole run.
+
+- One local mirror per template source in evtgen's cache, fetched once per run:
+  a fleet of repos on one template never clones it per repo.
+- Each commit's files are exported once per machine (`git archive`; commits never
+  change), and Copier renders from that plain directory.
+- Renders are kept per (commit, answers) in the run's directory, so repos with the
+  same answers share them, also across the processes of `--jobs`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evtgen.errors import UsageError
+from evtgen.render import cache_dir, staging_worker
+from evtgen.store import BUNDLED_SOURCE, ensure_bundled_published, store_path
+
+ANSWERS_FILE = ".copier-answers.yml"
+
+
+class RepoProblem(UsageError):
+    """A repository cannot be updated or checked, for the reason given (exit 2)."""
+
+
+@dataclass
+class Recorded:
+    """What `.copier-answers.yml` records: the source, the version and the answers."""
+
+    answers_relpath: str
+    src_path: str
+    commit: str
+    answers: dict[str, Any]
+
+
+def read_recorded(repo: Path) -> Recorded:
+    """The recorded template of a generated repo, or RepoProblem saying what is wrong."""
+    import yaml
+
+    if not repo.is_dir():
+        raise RepoProblem(f"{repo} is not a directory")
+    candidates = [repo / ANSWERS_FILE] if (repo / ANSWERS_FILE).is_file() else []
+    if not candidates:
+        candidates = sorted(p for p in repo.glob(".copier-answers*.y*ml") if p.is_file())
+    if len(candidates) != 1:
+        raise RepoProblem(
+            f"{repo} is not a generated repository: no {ANSWERS_FILE} "
+            "(make it with `evtgen new` or `copier copy`)"
+        )
+    path = candidates[0]
+    try:
+        # libyaml when present: the bundled template's answers hold the whole model view
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    except (OSError, yaml.YAMLError) as err:
+        raise RepoProblem(f"{path}: cannot be read as YAML: {_one_line(err)}") from err
+    if not isinstance(data, dict) or not data.get("_src_path"):
+        raise RepoProblem(f"{path} records no _src_path: {repo} is not a generated repository")
+    if not data.get("_commit"):
+        raise RepoProblem(
+            f"{path} records no _commit: the template {data['_src_path']} was not in git "
+            "when this repo was made, so its version is unknown. Put the template in git, "
+            "tag the version the repo was made from, and add `_commit: <that tag>` to "
+            f"{path.name}"
+        )
+    answers = {str(k): v for k, v in data.items() if not str(k).startswith("_")}
+    return Recorded(
+        answers_relpath=path.name,
+        src_path=str(data["_src_path"]),
+        commit=str(data["_commit"]),
+        answers=answers,
+    )
+
+
+@dataclass
+class Source:
+    """A template source, as a local git directory (a mirror, or evtgen's store)."""
+
+    name: str
+    git_dir: Path
+    bundled_tag: str | None = None
+    _resolved: dict[str, str | None] = field(default_factory=dict)
+    _tags: list[str] | None = None
+
+    def git(self, *args: str, check: bool = True, input: str | None = None) -> str:
+        done = subprocess.run(
+            ["git", f"--git-dir={self.git_dir}", *args],
+            capture_output=True,
+            text=True,
+            input=input,
+        )
+        if check and done.returncode != 0:
+            raise RepoProblem(
+                f"template {self.name}: git {args[0]} failed: {_one_line(done.stderr)}"
+            )
+        return done.stdout
+
+    def release_tags(self) -> list[str]:
+        """Tags that are PEP 440 releases (no pre-releases), oldest first."""
+        from packaging.version import InvalidVersion, Version
+
+        if self._tags is None:
+            found = []
+            out = self.git("for-each-ref", "--format=%(refname:strip=2)", "refs/tags")
+            for tag in out.split():
+                try:
+                    version = Version(tag)
+                except InvalidVersion:
+                    continue
+                if not version.is_prerelease:
+                    found.append((version, tag))
+            self._tags = [tag for _, tag in sorted(found)]
+        return self._tags
+
+    def newest(self) -> str:
+        """The ref `update` goes to by default: the installed version for the bundled
+        template, else the newest release tag."""
+        if self.bundled_tag:
+            return self.bundled_tag
+        tags = self.release_tags()
+        if not tags:
+            raise RepoProblem(
+                f"template {self.name} has no release tags (PEP 440, e.g. v1.2.0); "
+                "tag a release or pass --to REF"
+            )
+        return tags[-1]
+
+    def resolve(self, *refs: str) -> dict[str, str | None]:
+        """Commit ids of `refs` (None for a ref the template does not have), one git call."""
+        wanted = [r for r in refs if r not in self._resolved]
+        if wanted:
+            lines = "".join(f"{ref}^{{commit}}\n" for ref in wanted)
+            out = self.git("cat-file", "--batch-check=%(objectname)", input=lines)
+            for ref, line in zip(wanted, out.splitlines(), strict=False):
+                ok = "\n" not in ref and all(c in "0123456789abcdef" for c in line)
+                self._resolved[ref] = line if ok and len(line) >= 40 else None
+        return {ref: self._resolved[ref] for ref in refs}
+
+    def describe(self, ref: str, sha: str) -> str:
+        """What the answers file records for `ref`: the tag, or `git describe` as Copier does."""
+        if ref in self.release_tags() or ref in (self.bundled_tag,):
+            return ref
+        return self.git("describe", "--tags", "--always", sha).strip()
+
+    def tree(self, sha: str) -> Path:
+        """The template's files at commit `sha`, exported once per machine."""
+        root = cache_dir() / "template-trees"
+        final = root / sha
+        if final.is_dir():
+            return final
+        root.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", f"--git-dir={self.git_dir}", "archive", "--format=tar", sha],
+            capture_output=True,
+        )
+        if archive.returncode != 0:
+            raise RepoProblem(
+                f"template {self.name}: cannot read commit {sha[:12]}: "
+                f"{_one_line(archive.stderr.decode(errors='replace'))}"
+            )
+        staging = Path(tempfile.mkdtemp(prefix=f".{sha[:12]}-", dir=root))
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(staging, filter="tar")
+        try:
+            os.replace(staging, final)
+        except OSError:  # another process exported it first
+            shutil.rmtree(staging, ignore_errors=True)
+        return final
+
+
+class Sources:
+    """The template sources of one process, each fetched at most once."""
+
+    def __init__(self) -> None:
+        self._sources: dict[str, Source] = {}
+
+    def get(self, src_path: str) -> Source:
+        if src_path not in self._sources:
+            self._sources[src_path] = self._open(src_path)
+        return self._sources[src_path]
+
+    def _open(self, src_path: str) -> Source:
+        if src_path == BUNDLED_SOURCE:
+            tag = ensure_bundled_published()
+            return Source(name="evtgen's bundled template", git_dir=store_path(), bundled_tag=tag)
+        from copier._vcs import get_repo
+
+        url = get_repo(src_path)
+        if url is None:
+            raise RepoProblem(
+                f"the template {src_path} is not a git repository (or cannot be reached); "
+                "update needs the template's versions in git"
+            )
+        local = Path(url.removeprefix("file://"))
+        url = str(local.resolve()) if local.is_absolute() and local.exists() else str(url)
+        return Source(name=src_path, git_dir=_mirror(url))
+
+
+def _mirror(url: str) -> Path:
+    """A bare mirror of `url` in evtgen's cache, cloned once and fetched once per run."""
+    root = cache_dir() / "template-mirrors"
+    mirror = root / (hashlib.sha256(url.encode()).hexdigest()[:32] + ".git")
+    with _locked(root, mirror.name):
+        if (mirror / "HEAD").is_file():
+            done = subprocess.run(
+                ["git", f"--git-dir={mirror}", "fetch", "-q", "--prune", "--force", "origin"],
+                capture_output=True,
+                text=True,
+            )
+        else:
+            shutil.rmtree(mirror, ignore_errors=True)
+            done = subprocess.run(
+                ["git", "clone", "-q", "--mirror", "--", url, str(mirror)],
+                capture_output=True,
+                text=True,
+            )
+        if done.returncode != 0:
+            raise RepoProblem(f"cannot fetch the template {url}: {_one_line(done.stderr)}")
+    return mirror
+
+
+@contextlib.contextmanager
+def _locked(root: Path, name: str) -> Iterator[None]:
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@dataclass
+class Render:
+    """A plain render of one template commit with one set of answers."""
+
+    root: Path
+    files: list[str]  # every rendered file, relative, posix
+    skip_if_exists: list[str]  # the rendered files matching `_skip_if_exists`
+    team_owned: list[str]  # matching the template's `_evtgen_team_owned`
+    answers_relpath: str
+
+
+def template_code(tree: Path) -> list[str]:
+    """What in a template would run code: tasks, migrations, Jinja extensions."""
+    import yaml
+
+    found: list[str] = []
+    for name in ("copier.yml", "copier.yaml"):
+        if (tree / name).is_file():
+            try:
+                conf = yaml.safe_load((tree / name).read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError:
+                # Copier's own loader (with !include) reports it when rendering
+                return []
+            for key, what in (
+                ("_tasks", "tasks"),
+                ("_migrations", "migrations"),
+                ("_jinja_extensions", "Jinja extensions"),
+            ):
+                if isinstance(conf, dict) and conf.get(key):
+                    found.append(what)
+    return found
+
+
+class Renderer:
+    """Renders shared by a run: in memory within a process, on disk across processes."""
+
+    def __init__(self, run_dir: Path, trust: bool) -> None:
+        self.run_dir = run_dir
+        self.trust = trust
+        self._memo: dict[str, Render] = {}
+
+    def render(self, source: Source, sha: str, answers: dict[str, Any]) -> Render:
+        key = hashlib.sha256(
+            json.dumps([sha, answers], sort_keys=True, default=str).encode()
+        ).hexdigest()[:32]
+        if key in self._memo:
+            return self._memo[key]
+        final = self.run_dir / "renders" / key
+        if not (final / "render.json").is_file():
+            self._render_into(final, source, sha, answers)
+        meta = json.loads((final / "render.json").read_text(encoding="utf-8"))
+        made = Render(root=final / "tree", **meta)
+        self._memo[key] = made
+        return made
+
+    def _render_into(self, final: Path, source: Source, sha: str, answers: dict[str, Any]) -> None:
+        from copier.errors import CopierError, UnsafeTemplateError
+        from jinja2 import TemplateError
+
+        tree = source.tree(sha)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".render-", dir=final.parent))
+        out = staging / "tree"
+        try:
+            with staging_worker(
+                plain_source=True,
+                src_path=str(tree),
+                dst_path=out,
+                data=answers,
+                defaults=True,
+                quiet=True,
+                overwrite=True,
+                unsafe=self.trust,
+                skip_tasks=True,
+            ) as worker:
+                worker.run_copy()
+                files = sorted(
+                    p.relative_to(out).as_posix()
+                    for p in out.rglob("*")
+                    if p.is_file() or p.is_symlink()
+                )
+                skip = [f for f in files if worker.match_skip(Path(f))]
+                owned_patterns = worker.template.config_data.get("evtgen_team_owned") or []
+                owned_match = worker._path_matcher(map(worker._render_string, owned_patterns))
+                owned = [f for f in files if owned_match(Path(f))]
+                answers_relpath = worker.answers_relpath.as_posix()
+            (staging / "render.json").write_text(
+                json.dumps(
+                    {
+                        "files": files,
+                        "skip_if_exists": skip,
+                        "team_owned": owned,
+                        "answers_relpath": answers_relpath,
+                    }
+                ),
+                encoding="utf-8",
+            )
+        except UnsafeTemplateError as err:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RepoProblem(
+                f"the template {source.name} runs its own code ({err}); "
+                "pass --trust if you trust it"
+            ) from err
+        except (CopierError, TemplateError, ValueError, OSError, TypeError) as err:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RepoProblem(
+                f"the template {source.name} at {sha[:12]} could not be rendered with the "
+                f"recorded answers: {_one_line(err)}"
+            ) from err
+        try:
+            os.replace(staging, final)
+        except OSError:  # another process rendered it first
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def bundled_model_view(repo: Path, recorded: dict[str, Any]) -> dict[str, Any]:
+    """The bundled template's `model` answer recomputed by the installed evtgen from the
+    repo's model.yaml: the view's shape is evtgen's code, and the team may have edited
+    the model."""
+    from evtgen.loader import ModelError, load_model
+    from evtgen.view import model_view
+
+    model_file = repo / "model.yaml"
+    if not model_file.is_file():
+        raise RepoProblem(
+            f"{model_file} is missing: the bundled template renders from it; restore it "
+            "(git checkout -- model.yaml)"
+        )
+    service = recorded.get("service") if isinstance(recorded, dict) else None
+    try:
+        model = load_model(model_file, service=service if isinstance(service, str) else None)
+    except ModelError as err:
+        raise RepoProblem(f"the repo's model is not valid:\n{err}") from err
+    return model_view(model)
+
+
+def _one_line(err: object) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
