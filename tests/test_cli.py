@@ -25,8 +25,6 @@ def test_help_lists_the_commands(evtgen: Callable[..., Run]) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["update", "."],
-        ["check", "."],
         ["pipeline", "lint", "."],
     ],
 )
