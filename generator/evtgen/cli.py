@@ -158,7 +158,17 @@ def pipeline_lint(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Run every pipeline checker on the repository's pipelines."""
-    _not_yet("evtgen pipeline lint")
+    from evtgen.commands.pipeline import exit_code, lint, report_text
+
+    report = lint(path)
+    _emit(report, as_json, report_text(report))
+    code = exit_code(report)
+    if code == 2:
+        unrun = [f"{r.name} ({r.status})" for r in report.checkers if r.status in ("missing", "failed")]
+        print(f"evtgen: error: pipeline lint is incomplete: {', '.join(unrun)} did not run; "
+              "scripts/install-checkers.sh installs them all", file=sys.stderr)
+    if code:
+        raise typer.Exit(code)
 
 
 @template_app.command("init")
@@ -186,7 +196,10 @@ def main(argv: list[str] | None = None) -> int:
 
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="evtgen", standalone_mode=False)
+        code = command.main(args=argv, prog_name="evtgen", standalone_mode=False)
+        # click returns a command's `typer.Exit(code)` rather than raising it here
+        if isinstance(code, int):
+            return code
     except typer.Exit as done:
         return int(done.exit_code)
     except typer.Abort:

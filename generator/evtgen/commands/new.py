@@ -100,16 +100,11 @@ def _answers(request: NewServiceRequest) -> dict[str, Any]:
             flag = "--" + option.replace("_", "-")
             raise UsageError(f"unknown {flag} {value!r}; choose one of: {', '.join(choices)}")
         answers[option] = value
-    if answers.get("ci", "none") != "none":
-        raise NotAvailable(
-            "--ci github|tekton|both is not available in this version of evtgen yet; use --ci none"
-        )
     if answers.get("pattern") == "orchestration":
         raise NotAvailable(
             "--pattern orchestration is not available in this version of "
             "evtgen yet; use --pattern choreography"
         )
-    answers.pop("ci", None)
     answers.pop("pattern", None)
     for item in request.data:
         key, sep, value = item.partition("=")
