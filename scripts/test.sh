@@ -14,6 +14,8 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 npm ci --prefix tests/tools/asyncapi --no-audit --no-fund --loglevel=error
+# the pipeline checkers of `evtgen pipeline lint` (Python, Go and npm ones; cached)
+bash scripts/install-checkers.sh
 
 select=()
 if [ "${EVTGEN_NO_BROKERS:-0}" = 1 ]; then

@@ -86,9 +86,14 @@ def _read(path: Path) -> str:
 def lint(path: Path) -> LintReport:
     if not path.exists():
         raise UsageError(f"{path} does not exist; give a repository or a pipeline file")
+    path = path.resolve()
     root = path if path.is_dir() else path.parent
     github, tekton = pipeline_files(path)
-    targets = {"github": github, "tekton": tekton}
+    # the checkers run in the repository, on paths relative to it
+    targets = {
+        "github": [p.relative_to(root) for p in github],
+        "tekton": [p.relative_to(root) for p in tekton],
+    }
     report = LintReport(
         path=str(path),
         files=[str(p.relative_to(root)) for p in [*github, *tekton]],
