@@ -130,7 +130,7 @@ def test_data_answers_the_templates_questions(evtgen: Callable[..., Run], tmp_pa
         (["orders", "--template", "/nonexistent/template"], "could not be rendered"),
         (["orders", "--asyncapi", "api.yaml"], "--asyncapi is not available in this version"),
         (["orders", "--pattern", "orchestration"], "--pattern orchestration is not available"),
-        (["orders", "--ci", "github"], "is not available in this version"),
+        (["orders", "--ci", "jenkins"], "unknown --ci 'jenkins'; choose one of: github, tekton,"),
         (["orders", "--frobnicate"], "No such option"),
     ],
 )

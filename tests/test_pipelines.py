@@ -13,16 +13,18 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import TEMPLATE, Run, run_evtgen
 
 from evtgen.errors import InputProblems
 from evtgen.pipelines import Context, load_pipeline_model, render
 from evtgen.pipelines.template import template_files
-from conftest import TEMPLATE, Run, run_evtgen
 
 BROKERS = ("kafka", "rabbitmq", "nats", "redis")
 CI = ("github", "tekton", "both", "none")
-CHECKERS = {"github": ["check-jsonschema", "actionlint", "zizmor"],
-            "tekton": ["tekton-lint", "tekton-validate"]}
+CHECKERS = {
+    "github": ["check-jsonschema", "actionlint", "zizmor"],
+    "tekton": ["tekton-lint", "tekton-validate"],
+}
 
 
 def pipeline_files(repo: Path) -> dict[str, str]:
@@ -68,8 +70,12 @@ def test_generated_pipelines_pass_all_five_checkers(
     assert done.code == 0, done.stdout + done.stderr
     assert report["findings"] == []  # no warning either, zizmor's included
     ran = {c["name"] for c in report["checkers"] if c["status"] == "ran"}
-    wanted = {"github": CHECKERS["github"], "tekton": CHECKERS["tekton"],
-              "both": CHECKERS["github"] + CHECKERS["tekton"], "none": []}[ci]
+    wanted = {
+        "github": CHECKERS["github"],
+        "tekton": CHECKERS["tekton"],
+        "both": CHECKERS["github"] + CHECKERS["tekton"],
+        "none": [],
+    }[ci]
     assert ran == set(wanted)
     if ci == "none":
         assert pipeline_files(repo) == {}
@@ -91,9 +97,14 @@ def test_any_service_name_and_python_version_render_the_same_through_copier(
     from evtgen.view import model_view
 
     model = parse_model("service: 'no'\nevents:\n  - name: Happened\n", "m")
-    result = copie.copy(extra_answers={
-        "model": model_view(model), "ci": "both", "broker": "rabbitmq", "python_version": "3.13",
-    })
+    result = copie.copy(
+        extra_answers={
+            "model": model_view(model),
+            "ci": "both",
+            "broker": "rabbitmq",
+            "python_version": "3.13",
+        }
+    )
     assert result.exit_code == 0, result.exception
     expected = render(load_pipeline_model(), "both", Context("no", "3.13", "rabbitmq"))
     assert pipeline_files(result.project_dir) == expected
@@ -104,8 +115,18 @@ def test_any_service_name_and_python_version_render_the_same_through_copier(
 def test_evtgen_new_gives_the_same_pipelines_as_plain_copier(
     generated: Callable[[str, str], Path], tmp_path: Path
 ) -> None:
-    done = run_evtgen("new", "service", "orders", "--ci", "tekton", "--broker", "nats",
-                      "--defaults", "--dest", tmp_path / "orders")
+    done = run_evtgen(
+        "new",
+        "service",
+        "orders",
+        "--ci",
+        "tekton",
+        "--broker",
+        "nats",
+        "--defaults",
+        "--dest",
+        tmp_path / "orders",
+    )
     assert done.code == 0, done.stderr
     assert pipeline_files(tmp_path / "orders") == pipeline_files(generated("tekton", "nats"))
     answers = yaml.safe_load((tmp_path / "orders" / ".copier-answers.yml").read_text())
@@ -172,7 +193,9 @@ def test_nats_gets_jetstream_which_a_service_container_cannot_pass(
     ci = yaml.safe_load((generated("github", "nats") / ".github/workflows/ci.yml").read_text())
     assert "docker run" in ci["jobs"]["integration"]["steps"][0]["run"]
     assert " -js" in ci["jobs"]["integration"]["steps"][0]["run"]
-    task = yaml.safe_load((generated("tekton", "nats") / "tekton/tasks/integration.yaml").read_text())
+    task = yaml.safe_load(
+        (generated("tekton", "nats") / "tekton/tasks/integration.yaml").read_text()
+    )
     assert task["spec"]["sidecars"][0]["args"] == ["-js"]
 
 
@@ -188,8 +211,10 @@ def test_tekton_deploy_consumes_the_build_digest_and_a_finally_task_reports(
     for task in tasks.values():  # local Tasks, by name, each in the repo
         name = task["taskRef"]["name"]
         assert "resolver" not in task["taskRef"]
-        defined = [yaml.safe_load(p.read_text())["metadata"]["name"]
-                   for p in (repo / "tekton/tasks").glob("*.yaml")]
+        defined = [
+            yaml.safe_load(p.read_text())["metadata"]["name"]
+            for p in (repo / "tekton/tasks").glob("*.yaml")
+        ]
         assert name in defined
     kinds = [d["kind"] for d in yaml.safe_load_all((repo / "tekton/triggers.yaml").read_text())]
     assert kinds == ["TriggerBinding", "TriggerTemplate", "EventListener"]
@@ -205,7 +230,9 @@ def write(tmp_path: Path, text: str, name: str = "override.yml") -> Path:
 
 
 def test_an_override_adds_changes_and_removes_stages(tmp_path: Path) -> None:
-    override = write(tmp_path, """
+    override = write(
+        tmp_path,
+        """
         stages:
           template: null
           unit: {timeout: 25}
@@ -215,7 +242,8 @@ def test_an_override_adds_changes_and_removes_stages(tmp_path: Path) -> None:
             needs: [lint]
         brokers:
           kafka: {image: mirror.example.com/apache/kafka:4.1.0}
-    """)
+    """,
+    )
     model = load_pipeline_model([override])
     names = [s.name for s in model.stages]
     assert "template" not in names and names[-1] == "audit"
@@ -240,18 +268,25 @@ def test_removing_the_image_stage_leaves_deploys_nothing_to_deploy(tmp_path: Pat
     with pytest.raises(InputProblems, match="deploy stage deploy-dev must need an image"):
         load_pipeline_model([write(tmp_path, "stages:\n  image: null\n")])
     no_cd = "stages:\n  image: null\n  deploy-dev: null\n  deploy-prod: null\n"
-    files = render(load_pipeline_model([write(tmp_path, no_cd)]), "both",
-                   Context("orders", "3.12", "redis"))
+    files = render(
+        load_pipeline_model([write(tmp_path, no_cd)]), "both", Context("orders", "3.12", "redis")
+    )
     assert not any(p.startswith("deploy/") for p in files)
 
 
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("stages:\n  unit: {timeoutt: 3}\n", "override.yml:2: unknown key 'timeoutt' in stage unit"),
+        (
+            "stages:\n  unit: {timeoutt: 3}\n",
+            "override.yml:2: unknown key 'timeoutt' in stage unit",
+        ),
         ("stages:\n  lint: {needs: [image]}\n", "stages need each other in a cycle: lint -> image"),
         ("stages:\n  unit: {needs: [lnt]}\n", "stage unit needs 'lnt', which is not a stage"),
-        ("stages:\n  x:\n    title: no run\n", "override.yml:2: stage x: a check stage needs `run`"),
+        (
+            "stages:\n  x:\n    title: no run\n",
+            "override.yml:2: stage x: a check stage needs `run`",
+        ),
         ("stages:\n  Bad_Name: {run: x}\n", "stage name 'Bad_Name' must be lowercase kebab-case"),
         ("stages:\n  unit: {events: [push]}\n", "unknown event 'push'"),
         ("stages:\n  d: {kind: deploy, environment: qa}\n", "deploy stage d must need an image"),
@@ -287,6 +322,233 @@ def run_evtgen_module(*args: str | Path) -> Run:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "evtgen.pipelines", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "evtgen.pipelines", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+# --- a catalogue of broken pipelines ------------------------------------------
+
+# name, file, what is replaced (a regex), by what, the checker that must say so (and
+# its rule), on which line. Each breaks a pipeline evtgen generated, as an edit would.
+CATALOGUE = [
+    (
+        "misspelled key (workflow)",
+        ".github/workflows/ci.yml",
+        r"    timeout-minutes: 15\n",
+        "    timeout-minute: 15\n",
+        "check-jsonschema",
+        "",
+    ),
+    (
+        "misspelled key (Tekton, case only)",
+        "tekton/tasks/lint.yaml",
+        r"workingDir:",
+        "workingdir:",
+        "tekton-validate",
+        "",
+    ),
+    (
+        "undeclared param",
+        "tekton/pipeline.yaml",
+        r"value: \$\(params\.image\)",
+        "value: $(params.imag)",
+        "tekton-lint",
+        "no-undefined-param",
+    ),
+    (
+        "undeclared param (webhook)",
+        "tekton/pipeline.yaml",
+        r"value: \$\(params\.image\)",
+        "value: $(params.imag)",
+        "tekton-validate",
+        "",
+    ),
+    (
+        "runAfter cycle",
+        "tekton/pipeline.yaml",
+        r"(  - name: lint\n(?:    .*\n)*?    runAfter:\n)    - clone\n",
+        r"\1    - image\n",
+        "tekton-lint",
+        "no-pipeline-task-cycle",
+    ),
+    (
+        "runAfter cycle (webhook)",
+        "tekton/pipeline.yaml",
+        r"(  - name: lint\n(?:    .*\n)*?    runAfter:\n)    - clone\n",
+        r"\1    - image\n",
+        "tekton-validate",
+        "",
+    ),
+    (
+        "missing workspace",
+        "tekton/pipeline.yaml",
+        r"      workspace: source\n",
+        "      workspace: sources\n",
+        "tekton-validate",
+        "",
+    ),
+    (
+        "unknown task",
+        "tekton/pipeline.yaml",
+        r"name: orders-unit\n",
+        "name: orders-unitt\n",
+        "tekton-lint",
+        "no-missing-resource",
+    ),
+    (
+        "bad expression",
+        ".github/workflows/ci.yml",
+        r"\$\{\{ github\.event_name == 'pull_request' \}\}",
+        "${{ github.event_name == }}",
+        "actionlint",
+        "expression",
+    ),
+    (
+        "unpinned action",
+        ".github/workflows/ci.yml",
+        r"docker/login-action@[0-9a-f]{40} # \S+",
+        "docker/login-action@v4",
+        "zizmor",
+        "unpinned-uses",
+    ),
+    (
+        "template injection",
+        ".github/workflows/ci.yml",
+        r"        mypy\n",
+        '        mypy\n        echo "${{ github.event.pull_request.title }}"\n',
+        "zizmor",
+        "template-injection",
+    ),
+    (
+        "excessive permissions",
+        ".github/workflows/ci.yml",
+        r"    permissions:\n      contents: read\n",
+        "    permissions: write-all\n",
+        "zizmor",
+        "excessive-permissions",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "file", "pattern", "replacement", "checker", "rule"),
+    CATALOGUE,
+    ids=[case[0] for case in CATALOGUE],
+)
+def test_a_broken_pipeline_is_caught_by_the_right_checker(
+    generated: Callable[[str, str], Path],
+    tmp_path: Path,
+    case: str,
+    file: str,
+    pattern: str,
+    replacement: str,
+    checker: str,
+    rule: str,
+) -> None:
+    import re
+
+    repo = tmp_path / "repo"
+    for rel, text in pipeline_files(generated("both", "kafka")).items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    target = repo / file
+    broken, count = re.subn(pattern, replacement, target.read_text(), count=1)
+    assert count == 1, "the catalogue's pattern no longer matches the generated file"
+    target.write_text(broken)
+    changed_line = next(
+        n
+        for n, (a, b) in enumerate(
+            zip(
+                broken.splitlines(),
+                pipeline_files(generated("both", "kafka"))[file].splitlines(),
+                strict=False,
+            ),
+            1,
+        )
+        if a != b
+    )
+
+    done, report = lint(repo)
+
+    assert done.code == 1, done.stdout + done.stderr
+    mine = [f for f in report["findings"] if f["checker"] == checker and f["severity"] == "error"]
+    assert mine, f"{checker} did not report it: {report['findings']}"
+    assert all(f["file"] == file for f in mine)
+    if rule:
+        assert rule in {f["rule"] for f in mine}
+    # it points at the change, or the block around it (a job, a task); the webhook
+    # reports a cycle at the pipeline's `tasks`
+    near = 60 if case == "runAfter cycle (webhook)" else 20
+    assert min(abs(f["line"] - changed_line) for f in mine) <= near
+
+
+# --- the command ---------------------------------------------------------------
+
+
+def test_text_report_lists_each_finding_with_file_line_and_checker(
+    generated: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    source = generated("github", "redis") / ".github/workflows/ci.yml"
+    (workflows / "ci.yml").write_text(
+        source.read_text()
+        .replace("permissions: {}\n", "", 1)
+        .replace("    permissions:\n      contents: read\n", "", 1)
+    )
+    done = run_evtgen("pipeline", "lint", tmp_path)
+    assert done.code == 1
+    assert ".github/workflows/ci.yml:" in done.stdout
+    assert "[zizmor/excessive-permissions]" in done.stdout
+    assert done.stdout.strip().splitlines()[-1].startswith("2 pipeline file(s)") is False
+    assert "1 pipeline file(s)" in done.stdout.strip().splitlines()[-1]
+
+
+def test_a_missing_checker_is_named_with_how_to_install_it_and_the_lint_does_not_pass(
+    generated: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "EVTGEN_CACHE_DIR": str(tmp_path / "empty-cache"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "evtgen", "pipeline", "lint", str(generated("tekton", "kafka"))],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "tekton-lint: not installed" in done.stdout
+    assert "npm install --prefix ~/.cache/evtgen/checkers @ibm/tekton-lint@" in done.stdout
+    assert "tekton-validate: not installed" in done.stdout
+    assert "scripts/install-checkers.sh" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_single_file_can_be_linted(generated: Callable[[str, str], Path]) -> None:
+    done, report = lint(generated("tekton", "redis") / "tekton" / "tasks" / "integration.yaml")
+    assert done.code == 0, done.stdout
+    assert report["files"] == ["integration.yaml"]
+    assert {c["name"] for c in report["checkers"] if c["status"] == "ran"} == set(
+        CHECKERS["tekton"]
+    )
+
+
+def test_a_repo_without_pipelines_passes_saying_so(tmp_path: Path) -> None:
+    done = run_evtgen("pipeline", "lint", tmp_path)
+    assert done.code == 0
+    assert "no GitHub workflows or Tekton resources" in done.stdout
+
+
+def test_a_path_that_does_not_exist_is_bad_input(tmp_path: Path) -> None:
+    done = run_evtgen("pipeline", "lint", tmp_path / "nope")
+    assert done.code == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().endswith("does not exist; give a repository or a pipeline file")

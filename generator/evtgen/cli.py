@@ -164,9 +164,14 @@ def pipeline_lint(
     _emit(report, as_json, report_text(report))
     code = exit_code(report)
     if code == 2:
-        unrun = [f"{r.name} ({r.status})" for r in report.checkers if r.status in ("missing", "failed")]
-        print(f"evtgen: error: pipeline lint is incomplete: {', '.join(unrun)} did not run; "
-              "scripts/install-checkers.sh installs them all", file=sys.stderr)
+        unrun = [
+            f"{r.name} ({r.status})" for r in report.checkers if r.status in ("missing", "failed")
+        ]
+        print(
+            f"evtgen: error: pipeline lint is incomplete: {', '.join(unrun)} did not run; "
+            "scripts/install-checkers.sh installs them all",
+            file=sys.stderr,
+        )
     if code:
         raise typer.Exit(code)
 

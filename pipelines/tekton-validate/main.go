@@ -1,6 +1,7 @@
 // tekton-validate runs Tekton's own admission checks offline: every tekton.dev/v1
-// Pipeline, Task, PipelineRun and TaskRun in the given YAML files is unmarshalled
-// strictly (an unknown or misspelled key is an error, as the API server says),
+// Pipeline, Task, PipelineRun and TaskRun in the given YAML files is decoded
+// as the API server does with strict field validation (an unknown or misspelled
+// key, case included, or a duplicate key is an error),
 // defaulted with SetDefaults and validated with Validate(apis.WithinCreate(ctx)),
 // the same calls the Tekton webhook makes. Each finding is one JSON line on stdout:
 // {"file", "line", "severity", "message"}. Exit 0 with no error, 1 with errors, 2 on
@@ -20,6 +21,7 @@ import (
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"knative.dev/pkg/apis"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 	yamlv3 "sigs.k8s.io/yaml/goyaml.v3"
 )
@@ -100,12 +102,28 @@ func checkFile(path string) ([]finding, error) {
 		}
 		var tree yamlv3.Node
 		_ = yamlv3.Unmarshal(doc.text, &tree)
-		if err := yaml.UnmarshalStrict(doc.text, resource); err != nil {
-			line := doc.start
-			if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
-				line = doc.start - 1 + lineOfKey(&tree, m[1])
+		// as the API server decodes with fieldValidation=Strict: case-sensitive,
+		// unknown and duplicate fields refused
+		data, err := yaml.YAMLToJSONStrict(doc.text)
+		if err != nil {
+			out = append(out, finding{path, doc.start, "error", meta.Kind + ": " + err.Error()})
+			continue
+		}
+		strict, err := kjson.UnmarshalStrict(data, resource)
+		if err != nil {
+			out = append(out, finding{path, doc.start, "error", meta.Kind + ": " + err.Error()})
+			continue
+		}
+		if len(strict) > 0 {
+			for _, e := range strict {
+				line := doc.start
+				if fe, ok := e.(kjson.FieldError); ok {
+					line = doc.start - 1 + lineOfPath(&tree, fe.FieldPath())
+				} else if m := unknownField.FindStringSubmatch(e.Error()); m != nil {
+					line = doc.start - 1 + lineOfKey(&tree, m[1])
+				}
+				out = append(out, finding{path, line, "error", meta.Kind + ": " + e.Error()})
 			}
-			out = append(out, finding{path, line, "error", meta.Kind + ": " + err.Error()})
 			continue
 		}
 		// the API server names a resource that asks for a generated name before

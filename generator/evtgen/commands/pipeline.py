@@ -134,8 +134,10 @@ def report_text(report: LintReport) -> str:
     lines.extend(report.notes)
     for run in report.checkers:
         if run.status == "missing":
-            lines.append(f"{run.name}: not installed, so {run.files} file(s) went unchecked "
-                         f"by it; install: {run.install}")
+            lines.append(
+                f"{run.name}: not installed, so {run.files} file(s) went unchecked "
+                f"by it; install: {run.install}"
+            )
         elif run.status == "failed":
             lines.append(f"{run.name}: failed: {run.detail}")
     ran = [r.name for r in report.checkers if r.status == "ran"]

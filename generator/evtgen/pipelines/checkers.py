@@ -75,7 +75,12 @@ def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"}
     try:
         return subprocess.run(
-            command, cwd=cwd, capture_output=True, text=True, timeout=600, env=env,
+            command,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
             stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired) as err:
@@ -125,8 +130,12 @@ def _check_jsonschema(exe: str, files: list[Path], root: Path) -> list[Finding]:
     for error in report.get("parse_errors", []):
         findings.append(
             Finding(
-                "check-jsonschema", _rel(error.get("filename", ""), root), 1, "error",
-                error.get("message", "cannot be parsed"), "parse",
+                "check-jsonschema",
+                _rel(error.get("filename", ""), root),
+                1,
+                "error",
+                error.get("message", "cannot be parsed"),
+                "parse",
             )
         )
     return findings
@@ -171,9 +180,7 @@ def _actionlint(exe: str, files: list[Path], root: Path) -> list[Finding]:
 
 
 def _zizmor(exe: str, files: list[Path], root: Path) -> list[Finding]:
-    done = _run(
-        [exe, "--offline", "--format", "json", "--no-progress", *map(str, files)], root
-    )
+    done = _run([exe, "--offline", "--format", "json", "--no-progress", *map(str, files)], root)
     report = _json(done, "zizmor")
     findings = []
     for item in report:
@@ -252,24 +259,33 @@ def _pip(spec: str) -> str:
 
 CHECKERS: tuple[Checker, ...] = (
     Checker(
-        "check-jsonschema", "github", "check-jsonschema",
-        _pip("check-jsonschema>=0.33,<1"), _check_jsonschema,
+        "check-jsonschema",
+        "github",
+        "check-jsonschema",
+        _pip("check-jsonschema>=0.33,<1"),
+        _check_jsonschema,
     ),
     Checker(
-        "actionlint", "github", "actionlint",
+        "actionlint",
+        "github",
+        "actionlint",
         f"{_ALL}; or: GOBIN=~/.cache/evtgen/checkers/bin go install "
         f"github.com/rhysd/actionlint/cmd/actionlint@{ACTIONLINT_VERSION}",
         _actionlint,
     ),
     Checker("zizmor", "github", "zizmor", _pip("zizmor>=1.9,<2"), _zizmor),
     Checker(
-        "tekton-lint", "tekton", "tekton-lint",
+        "tekton-lint",
+        "tekton",
+        "tekton-lint",
         f"{_ALL}; or: npm install --prefix ~/.cache/evtgen/checkers "
         f"@ibm/tekton-lint@{TEKTON_LINT_VERSION}",
         _tekton_lint,
     ),
     Checker(
-        "tekton-validate", "tekton", "tekton-validate",
+        "tekton-validate",
+        "tekton",
+        "tekton-validate",
         f"{_ALL}; or, in evtgen's pipelines/tekton-validate: "
         "go build -o ~/.cache/evtgen/checkers/bin/tekton-validate .",
         _tekton_validate,

@@ -71,7 +71,9 @@ def _condition(model: PipelineModel, stage: Stage) -> str:
     return " || ".join(tests[event] for event in stage.events)
 
 
-def _job(model: PipelineModel, stage: Stage, title: str, permissions: dict[str, str]) -> dict[str, Any]:
+def _job(
+    model: PipelineModel, stage: Stage, title: str, permissions: dict[str, str]
+) -> dict[str, Any]:
     job: dict[str, Any] = {"name": title}
     if stage.needs:
         job["needs"] = list(stage.needs)
@@ -269,7 +271,8 @@ def _sync(model: PipelineModel, ctx: Context) -> dict[str, Any]:
         ' "$BRANCH"\n'
         'title="Update to the newest version of the template"\n'
         'if [ "$status" = 1 ]; then title="$title (conflicts to resolve)"; fi\n'
-        'if [ -z "$(gh pr list --head "$BRANCH" --state open --json number --jq .[].number)" ]; then\n'
+        'open_prs=$(gh pr list --head "$BRANCH" --state open --json number --jq ".[].number")\n'
+        'if [ -z "$open_prs" ]; then\n'
         '  gh pr create --head "$BRANCH" --base "$BASE" --title "$title" \\\n'
         '    --body "Made by the template-sync workflow with evtgen update."\n'
         "fi\n"

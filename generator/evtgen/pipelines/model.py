@@ -172,7 +172,11 @@ def _read(path: Path, problems: list[str]) -> tuple[dict[str, Any], Lines]:
 
 
 def _merge(
-    into: dict[str, Any], lines: Lines, over: dict[str, Any], over_lines: Lines, key: tuple[str, ...]
+    into: dict[str, Any],
+    lines: Lines,
+    over: dict[str, Any],
+    over_lines: Lines,
+    key: tuple[str, ...],
 ) -> None:
     for k, v in over.items():
         here = (*key, k)
@@ -285,8 +289,10 @@ def _stages(raw: Any, lines: Lines, bad: Any) -> tuple[Stage, ...]:
             continue
         for k in spec:
             if k not in _STAGE_KEYS:
-                bad((*key, k), f"unknown key {k!r} in stage {name}; known: "
-                    + ", ".join(sorted(_STAGE_KEYS)))
+                bad(
+                    (*key, k),
+                    f"unknown key {k!r} in stage {name}; known: " + ", ".join(sorted(_STAGE_KEYS)),
+                )
         kind = spec.get("kind", "check")
         if kind not in KINDS:
             bad((*key, "kind"), f"stage {name}: kind must be one of {', '.join(KINDS)}")
@@ -304,12 +310,16 @@ def _stages(raw: Any, lines: Lines, bad: Any) -> tuple[Stage, ...]:
             elif allowed:
                 for v in values:
                     if v not in allowed:
-                        bad((*key, what), f"stage {name}: unknown event {v!r}; "
-                            f"choose from {', '.join(allowed)}")
+                        bad(
+                            (*key, what),
+                            f"stage {name}: unknown event {v!r}; choose from {', '.join(allowed)}",
+                        )
         environment = spec.get("environment", "")
         if kind == "deploy" and not (isinstance(environment, str) and _NAME.match(environment)):
-            bad((*key, "environment"), f"stage {name}: a deploy stage needs `environment`, "
-                "a lowercase name (e.g. dev)")
+            bad(
+                (*key, "environment"),
+                f"stage {name}: a deploy stage needs `environment`, a lowercase name (e.g. dev)",
+            )
         timeout = spec.get("timeout", _DEFAULT_TIMEOUT[kind])
         if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout < 1:
             bad((*key, "timeout"), f"stage {name}: timeout must be a whole number of minutes")
@@ -338,17 +348,24 @@ def _stages(raw: Any, lines: Lines, bad: Any) -> tuple[Stage, ...]:
     for stage in stages:
         for need in stage.needs:
             if need not in names:
-                bad(("stages", stage.name, "needs"), f"stage {stage.name} needs {need!r}, "
-                    "which is not a stage")
+                bad(
+                    ("stages", stage.name, "needs"),
+                    f"stage {stage.name} needs {need!r}, which is not a stage",
+                )
     if cycle := _cycle(stages):
-        bad(("stages", cycle[0], "needs"), "stages need each other in a cycle: "
-            + " -> ".join(cycle))
+        bad(
+            ("stages", cycle[0], "needs"),
+            "stages need each other in a cycle: " + " -> ".join(cycle),
+        )
     for stage in stages:
         if stage.kind == "deploy" and not any(
             s.kind == "image" for s in stages if s.name in _ancestors(stage, stages)
         ):
-            bad(("stages", stage.name, "needs"), f"deploy stage {stage.name} must need "
-                "an image stage (it deploys that image's digest)")
+            bad(
+                ("stages", stage.name, "needs"),
+                f"deploy stage {stage.name} must need "
+                "an image stage (it deploys that image's digest)",
+            )
     return tuple(stages)
 
 
@@ -371,7 +388,7 @@ def _cycle(stages: list[Stage]) -> list[str]:
 
     def visit(name: str, path: list[str]) -> list[str]:
         if state.get(name) == 1:
-            return [*path[path.index(name):], name]
+            return [*path[path.index(name) :], name]
         if state.get(name) == 2 or name not in by_name:
             return []
         state[name] = 1

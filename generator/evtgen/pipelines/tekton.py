@@ -77,9 +77,7 @@ def _env(**values: str) -> list[dict[str, str]]:
 
 def _clone_task(model: PipelineModel, ctx: Context) -> dict[str, Any]:
     script = (
-        "#!/bin/sh\nset -eu\n"
-        + _GIT_SETUP
-        + 'cd "${OUTPUT_PATH}"\n'
+        "#!/bin/sh\nset -eu\n" + _GIT_SETUP + 'cd "${OUTPUT_PATH}"\n'
         "# the workspace may hold an earlier run's checkout\n"
         "find . -mindepth 1 -maxdepth 1 -exec rm -rf {} +\n"
         'git clone --quiet "${URL}" .\n'
@@ -87,7 +85,7 @@ def _clone_task(model: PipelineModel, ctx: Context) -> dict[str, Any]:
         'printf %s "$(git rev-parse HEAD)" > "$(results.commit.path)"\n'
         'case "${REF}" in\n'
         f'  "refs/heads/{model.main_branch}") kind=main ;;\n'
-        f'  refs/tags/{model.release_tags}) kind=release ;;\n'
+        f"  refs/tags/{model.release_tags}) kind=release ;;\n"
         "  *) kind=other ;;\n"
         "esac\n"
         'printf %s "${kind}" > "$(results.ref-kind.path)"\n'
@@ -100,19 +98,30 @@ def _clone_task(model: PipelineModel, ctx: Context) -> dict[str, Any]:
             "params": [
                 {"name": "url", "type": "string", "description": "The repository to clone."},
                 {"name": "revision", "type": "string", "description": "The commit to check out."},
-                {"name": "ref", "type": "string", "default": "",
-                 "description": "The git ref pushed (refs/heads/... or refs/tags/...)."},
+                {
+                    "name": "ref",
+                    "type": "string",
+                    "default": "",
+                    "description": "The git ref pushed (refs/heads/... or refs/tags/...).",
+                },
             ],
             "workspaces": [
                 {"name": "output", "description": "Where the repository is cloned."},
-                {"name": "credentials", "optional": True, "readOnly": True,
-                 "description": "A basic-auth Secret: .git-credentials and .gitconfig."},
+                {
+                    "name": "credentials",
+                    "optional": True,
+                    "readOnly": True,
+                    "description": "A basic-auth Secret: .git-credentials and .gitconfig.",
+                },
             ],
             "results": [
                 {"name": "commit", "type": "string", "description": "The commit checked out."},
-                {"name": "ref-kind", "type": "string",
-                 "description": "main (a push to the main branch), release (a release tag) "
-                 "or other."},
+                {
+                    "name": "ref-kind",
+                    "type": "string",
+                    "description": "main (a push to the main branch), release (a release tag) "
+                    "or other.",
+                },
             ],
             "steps": [
                 {
@@ -141,10 +150,8 @@ def _check_task(model: PipelineModel, ctx: Context, stage: Stage) -> dict[str, A
         "#!/bin/sh\nset -eu\n"
         "# a virtual environment of this pod's own: tasks share the source, not installs\n"
         "python -m venv /tmp/venv\n"
-        '. /tmp/venv/bin/activate\n'
-        f"{install}\n"
-        + stage.run
-        + ("" if stage.run.endswith("\n") else "\n")
+        ". /tmp/venv/bin/activate\n"
+        f"{install}\n" + stage.run + ("" if stage.run.endswith("\n") else "\n")
     )
     env = {
         "HOME": "/tmp",
@@ -155,8 +162,13 @@ def _check_task(model: PipelineModel, ctx: Context, stage: Stage) -> dict[str, A
     }
     params: list[dict[str, Any]] = []
     if stage.history:
-        params.append({"name": "base-revision", "type": "string",
-                       "description": "The commit this change is compared with."})
+        params.append(
+            {
+                "name": "base-revision",
+                "type": "string",
+                "description": "The commit this change is compared with.",
+            }
+        )
         env["BASE_REF"] = "$(params.base-revision)"
     broker = model.brokers.get(ctx.broker) if stage.broker else None
     if broker is not None:
@@ -195,18 +207,27 @@ def _image_task(model: PipelineModel, ctx: Context, stage: Stage) -> dict[str, A
         stage.title + " (kaniko: no Docker daemon, no privileges).",
         {
             "params": [
-                {"name": "image", "type": "string",
-                 "description": "The image repository, e.g. registry.example.com/team/app."},
+                {
+                    "name": "image",
+                    "type": "string",
+                    "description": "The image repository, e.g. registry.example.com/team/app.",
+                },
                 {"name": "tag", "type": "string", "description": "The tag to push."},
             ],
             "workspaces": [
                 {"name": "source", "description": "The repository (its Dockerfile)."},
-                {"name": "dockerconfig", "readOnly": True,
-                 "description": "A Secret with config.json: the registry's credentials."},
+                {
+                    "name": "dockerconfig",
+                    "readOnly": True,
+                    "description": "A Secret with config.json: the registry's credentials.",
+                },
             ],
             "results": [
-                {"name": "digest", "type": "string",
-                 "description": "The digest of the image pushed (sha256:...)."},
+                {
+                    "name": "digest",
+                    "type": "string",
+                    "description": "The digest of the image pushed (sha256:...).",
+                },
             ],
             "steps": [
                 {
@@ -238,19 +259,16 @@ def _deploy_task(model: PipelineModel, ctx: Context, stage: Stage) -> dict[str, 
     else:
         push = 'git push origin "HEAD:${BRANCH}"\n'
     script = (
-        "#!/bin/sh\nset -eu\n"
-        + _GIT_SETUP
-        + 'cd "${SOURCE_PATH}"\n'
+        "#!/bin/sh\nset -eu\n" + _GIT_SETUP + 'cd "${SOURCE_PATH}"\n'
         'git fetch --quiet origin "${BRANCH}"\n'
-        'git checkout --quiet -B evtgen-deploy FETCH_HEAD\n'
+        "git checkout --quiet -B evtgen-deploy FETCH_HEAD\n"
         'sed -i -E "s#^( *newName:).*#\\1 ${IMAGE}#; '
         's#^( *)(newTag|digest):.*#\\1digest: ${DIGEST}#" "${OVERLAY}"\n'
         f'git config user.name "{_BOT[0]}"\n'
         f'git config user.email "{_BOT[1]}"\n'
         'git add "${OVERLAY}"\n'
         'if git diff --cached --quiet; then echo "already deployed"; exit 0; fi\n'
-        'git commit --quiet -m "deploy(${ENVIRONMENT}): ${IMAGE}@${DIGEST}"\n'
-        + push
+        'git commit --quiet -m "deploy(${ENVIRONMENT}): ${IMAGE}@${DIGEST}"\n' + push
     )
     return _task(
         ctx,
@@ -263,8 +281,12 @@ def _deploy_task(model: PipelineModel, ctx: Context, stage: Stage) -> dict[str, 
             ],
             "workspaces": [
                 {"name": "source", "description": "The repository."},
-                {"name": "credentials", "optional": True, "readOnly": True,
-                 "description": "A basic-auth Secret that may push."},
+                {
+                    "name": "credentials",
+                    "optional": True,
+                    "readOnly": True,
+                    "description": "A basic-auth Secret that may push.",
+                },
             ],
             "steps": [
                 {
@@ -295,8 +317,11 @@ def _report_task(ctx: Context) -> dict[str, Any]:
         "Say how the run ended (runs last, whatever happened).",
         {
             "params": [
-                {"name": "status", "type": "string",
-                 "description": "The run's tasks status: Succeeded, Failed or Completed."},
+                {
+                    "name": "status",
+                    "type": "string",
+                    "description": "The run's tasks status: Succeeded, Failed or Completed.",
+                },
                 {"name": "revision", "type": "string", "description": "The commit."},
             ],
             "steps": [
@@ -304,10 +329,7 @@ def _report_task(ctx: Context) -> dict[str, Any]:
                     "name": "report",
                     "image": REPORT_IMAGE,
                     "env": _env(STATUS="$(params.status)", REVISION="$(params.revision)"),
-                    "script": (
-                        "#!/bin/sh\n"
-                        f'echo "{ctx.service} at ${{REVISION}}: ${{STATUS}}"\n'
-                    ),
+                    "script": (f'#!/bin/sh\necho "{ctx.service} at ${{REVISION}}: ${{STATUS}}"\n'),
                 }
             ],
         },
@@ -383,21 +405,37 @@ def _pipeline(model: PipelineModel, ctx: Context) -> dict[str, Any]:
             "params": [
                 {"name": "git-url", "type": "string", "description": "The repository."},
                 {"name": "git-revision", "type": "string", "description": "The commit to build."},
-                {"name": "git-ref", "type": "string", "default": f"refs/heads/{model.main_branch}",
-                 "description": "The ref pushed: the main branch deploys to dev, a release "
-                 "tag to prod."},
-                {"name": "base-revision", "type": "string", "default": "HEAD~1",
-                 "description": "The commit schemas are compared with."},
-                {"name": "image", "type": "string",
-                 "description": "The image repository, e.g. registry.example.com/team/"
-                 f"{ctx.service}."},
+                {
+                    "name": "git-ref",
+                    "type": "string",
+                    "default": f"refs/heads/{model.main_branch}",
+                    "description": "The ref pushed: the main branch deploys to dev, a release "
+                    "tag to prod.",
+                },
+                {
+                    "name": "base-revision",
+                    "type": "string",
+                    "default": "HEAD~1",
+                    "description": "The commit schemas are compared with.",
+                },
+                {
+                    "name": "image",
+                    "type": "string",
+                    "description": "The image repository, e.g. registry.example.com/team/"
+                    f"{ctx.service}.",
+                },
             ],
             "workspaces": [
                 {"name": "source", "description": "The repository, shared by every task."},
-                {"name": "git-credentials", "optional": True,
-                 "description": "A basic-auth Secret: clone private repos, push deploys."},
-                {"name": "registry-credentials",
-                 "description": "A Secret with config.json for the image registry."},
+                {
+                    "name": "git-credentials",
+                    "optional": True,
+                    "description": "A basic-auth Secret: clone private repos, push deploys.",
+                },
+                {
+                    "name": "registry-credentials",
+                    "description": "A Secret with config.json for the image registry.",
+                },
             ],
             "tasks": tasks,
             "finally": [
@@ -512,8 +550,11 @@ def _triggers(model: PipelineModel, ctx: Context) -> list[dict[str, Any]]:
                 {"name": "git-revision", "description": "The commit pushed."},
                 {"name": "git-ref", "description": "The ref pushed."},
                 {"name": "base-revision", "description": "The commit before the push."},
-                {"name": "image", "default": f"registry.example.com/team/{ctx.service}",
-                 "description": "The image repository."},
+                {
+                    "name": "image",
+                    "default": f"registry.example.com/team/{ctx.service}",
+                    "description": "The image repository.",
+                },
             ],
             "resourcetemplates": [run],
         },
@@ -532,8 +573,10 @@ def _triggers(model: PipelineModel, ctx: Context) -> list[dict[str, Any]]:
                             # checks the webhook's signature against the Secret, and the event
                             "ref": {"name": "github", "kind": "ClusterInterceptor"},
                             "params": [
-                                {"name": "secretRef",
-                                 "value": {"secretName": "github-webhook", "secretKey": "token"}},
+                                {
+                                    "name": "secretRef",
+                                    "value": {"secretName": "github-webhook", "secretKey": "token"},
+                                },
                                 {"name": "eventTypes", "value": ["push"]},
                             ],
                         }
