@@ -20,12 +20,14 @@ say() { echo "install-checkers: $*" >&2; }
 need() { command -v "$1" >/dev/null || { say "$1 is needed: $2"; exit 2; }; }
 
 # Python checkers: the `lint` extra of evtgen (library-style version ranges)
-py_specs=$(sed -n '/^lint = \[/,/^\]/p' "$root/pyproject.toml" | grep -o '"[^"]*"' | tr -d '"')
+mapfile -t py_specs < <(sed -n '/^lint = \[/,/^\]/p' "$root/pyproject.toml" | grep -o '"[^"]*"' | tr -d '"')
+[ "${#py_specs[@]}" -gt 0 ] || { say "no lint extra in pyproject.toml"; exit 2; }
 if "$python" -m pip --version >/dev/null 2>&1; then
-  "$python" -m pip install --quiet $py_specs
+  "$python" -m pip install --quiet "${py_specs[@]}"
 else
-  need uv "install pip or uv for $python"
-  uv pip install --quiet -p "$python" $py_specs
+  uv="$(command -v uv || echo "$(dirname "$python")/uv")"
+  [ -x "$uv" ] || { say "install pip or uv for $python"; exit 2; }
+  "$uv" pip install --quiet -p "$python" "${py_specs[@]}"
 fi
 
 # actionlint from the Go module proxy

@@ -112,25 +112,20 @@ def test_any_service_name_and_python_version_render_the_same_through_copier(
     assert done.code == 0, done.stdout
 
 
+@pytest.mark.parametrize(
+    ("ci", "broker"), [("github", "kafka"), ("tekton", "nats"), ("both", "redis")]
+)
 def test_evtgen_new_gives_the_same_pipelines_as_plain_copier(
-    generated: Callable[[str, str], Path], tmp_path: Path
+    generated: Callable[[str, str], Path], tmp_path: Path, ci: str, broker: str
 ) -> None:
+    dest = tmp_path / "orders"
     done = run_evtgen(
-        "new",
-        "service",
-        "orders",
-        "--ci",
-        "tekton",
-        "--broker",
-        "nats",
-        "--defaults",
-        "--dest",
-        tmp_path / "orders",
+        "new", "service", "orders", "--ci", ci, "--broker", broker, "--defaults", "--dest", dest
     )
     assert done.code == 0, done.stderr
-    assert pipeline_files(tmp_path / "orders") == pipeline_files(generated("tekton", "nats"))
-    answers = yaml.safe_load((tmp_path / "orders" / ".copier-answers.yml").read_text())
-    assert answers["ci"] == "tekton"
+    assert pipeline_files(dest) == pipeline_files(generated(ci, broker))
+    answers = yaml.safe_load((dest / ".copier-answers.yml").read_text())
+    assert answers["ci"] == ci
 
 
 def test_the_template_holds_the_current_render_of_the_model() -> None:
