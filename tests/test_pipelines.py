@@ -286,6 +286,7 @@ def test_removing_the_image_stage_leaves_deploys_nothing_to_deploy(tmp_path: Pat
         ("stages:\n  unit: {events: [push]}\n", "unknown event 'push'"),
         ("stages:\n  d: {kind: deploy, environment: qa}\n", "deploy stage d must need an image"),
         ("registry: x\n", "override.yml:1: unknown key 'registry'"),
+        ("stages:\n  report: {run: x}\n", "stage name 'report' is taken"),
         ("stages: [1\n", "override.yml:2: not valid YAML"),
     ],
 )

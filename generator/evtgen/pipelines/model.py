@@ -44,6 +44,8 @@ _TOP_KEYS = {
     "stages",
 }
 _BROKER_KEYS = {"image", "port", "url", "health", "args"}
+# the Tekton pipeline's own tasks and task files
+_RESERVED = {"clone", "git-clone", "report"}
 _DEFAULT_TIMEOUT = {"check": 15, "image": 30, "deploy": 10}
 
 
@@ -284,6 +286,12 @@ def _stages(raw: Any, lines: Lines, bad: Any) -> tuple[Stage, ...]:
         key = ("stages", name)
         if not _NAME.match(name):
             bad(key, f"stage name {name!r} must be lowercase kebab-case (e.g. unit-tests)")
+        elif name in _RESERVED:
+            bad(
+                key,
+                f"stage name {name!r} is taken by the Tekton pipeline's own tasks "
+                f"({', '.join(sorted(_RESERVED))}); choose another",
+            )
         if not isinstance(spec, dict):
             bad(key, f"stage {name} must be a mapping")
             continue
