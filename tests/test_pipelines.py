@@ -501,7 +501,6 @@ def test_text_report_lists_each_finding_with_file_line_and_checker(
     assert done.code == 1
     assert ".github/workflows/ci.yml:" in done.stdout
     assert "[zizmor/excessive-permissions]" in done.stdout
-    assert done.stdout.strip().splitlines()[-1].startswith("2 pipeline file(s)") is False
     assert "1 pipeline file(s)" in done.stdout.strip().splitlines()[-1]
 
 
@@ -548,3 +547,15 @@ def test_a_path_that_does_not_exist_is_bad_input(tmp_path: Path) -> None:
     assert done.code == 2
     assert done.stdout == ""
     assert done.stderr.strip().endswith("does not exist; give a repository or a pipeline file")
+
+
+def test_an_older_tekton_api_is_not_passed_silently(tmp_path: Path) -> None:
+    (tmp_path / "task.yaml").write_text(
+        "apiVersion: tekton.dev/v1beta1\nkind: Task\nmetadata:\n  name: hello\nspec:\n"
+        "  steps:\n    - name: hello\n      image: docker.io/library/busybox:1.37\n"
+        "      script: echo hello\n"
+    )
+    _, report = lint(tmp_path)
+    warned = [f for f in report["findings"] if f["checker"] == "tekton-validate"]
+    assert [(f["severity"], f["line"]) for f in warned] == [("warning", 1)]
+    assert "only tekton.dev/v1 is" in warned[0]["message"]

@@ -93,11 +93,14 @@ func checkFile(path string) ([]finding, error) {
 			out = append(out, finding{path, doc.start, "error", "not YAML: " + err.Error()})
 			continue
 		}
-		if meta.APIVersion != "tekton.dev/v1" {
+		resource := newResource(meta.Kind)
+		if resource == nil || !strings.HasPrefix(meta.APIVersion, "tekton.dev/") {
 			continue
 		}
-		resource := newResource(meta.Kind)
-		if resource == nil {
+		if meta.APIVersion != "tekton.dev/v1" {
+			// not checked here: say so rather than pass it silently
+			out = append(out, finding{path, doc.start, "warning", fmt.Sprintf(
+				"%s %s: not validated; only tekton.dev/v1 is (migrate it to v1)", meta.APIVersion, meta.Kind)})
 			continue
 		}
 		var tree yamlv3.Node
