@@ -28,7 +28,6 @@ def test_help_lists_the_commands(evtgen: Callable[..., Run]) -> None:
         ["update", "."],
         ["check", "."],
         ["schema", "check", "."],
-        ["pipeline", "lint", "."],
         ["template", "init", "t"],
         ["template", "test"],
     ],
