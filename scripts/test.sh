@@ -23,6 +23,8 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 # kustomize and Strimzi's KafkaTopic CRD for tests/test_deploy.py (cached per user)
 PATH="$PWD/.venv/bin:$PATH" bash scripts/deploy-tools.sh
+# the pipeline checkers of `evtgen pipeline lint` (Python, Go and npm ones; cached)
+bash scripts/install-checkers.sh
 
 select=()
 if [ "${EVTGEN_NO_BROKERS:-0}" = 1 ]; then

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from conftest import Run
 
 from evtgen import __version__
@@ -20,21 +19,6 @@ def test_help_lists_the_commands(evtgen: Callable[..., Run]) -> None:
     assert done.code == 0
     for command in ("new", "update", "check", "schema", "pipeline", "template"):
         assert command in done.stdout
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["pipeline", "lint", "."],
-    ],
-)
-def test_what_is_not_built_yet_says_so_and_exits_2(
-    evtgen: Callable[..., Run], args: list[str]
-) -> None:
-    done = evtgen(*args)
-    assert done.code == 2
-    assert "is not available in this version of evtgen yet" in done.stderr
-    assert done.stdout == "" and "Traceback" not in done.stderr
 
 
 def test_an_unknown_command_is_a_usage_error(evtgen: Callable[..., Run]) -> None:

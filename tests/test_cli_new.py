@@ -130,7 +130,7 @@ def test_data_answers_the_templates_questions(evtgen: Callable[..., Run], tmp_pa
         (["orders", "--model", "missing.yaml"], "model file missing.yaml does not exist"),
         (["orders", "--template", "/nonexistent/template"], "could not be rendered"),
         (["orders", "--asyncapi", "api.yaml"], "AsyncAPI document api.yaml does not exist"),
-        (["orders", "--ci", "github"], "is not available in this version"),
+        (["orders", "--ci", "jenkins"], "unknown --ci 'jenkins'; choose one of: github, tekton,"),
         (["orders", "--frobnicate"], "No such option"),
     ],
 )

@@ -30,11 +30,14 @@ def test_the_questions_are_asked_and_the_answers_used(tmp_path: Path) -> None:
     child.send(DOWN + ENTER)  # JSON Schema
     child.expect("Which Python version")
     child.send(ENTER)  # the default
+    child.expect("Which CI/CD pipelines")
+    child.send(DOWN + ENTER)  # Tekton
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
     answers = (dest / ".copier-answers.yml").read_text()
     assert "broker: rabbitmq" in answers and "schema_format: jsonschema" in answers
+    assert "ci: tekton" in answers and (dest / "tekton" / "pipeline.yaml").is_file()
     assert (dest / "schemas" / "OrderPlaced.schema.json").is_file()
 
 
@@ -60,6 +63,8 @@ def test_options_given_are_not_asked(tmp_path: Path) -> None:
     )
     child.expect("Which Python version")
     assert "message broker" not in (child.before or "")
+    child.send(ENTER)
+    child.expect("Which CI/CD pipelines")
     child.send(ENTER)
     child.expect(pexpect.EOF)
     child.close()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
 from evtgen import __version__
-from evtgen.errors import NotAvailable, UsageError
+from evtgen.errors import UsageError
 
 app = typer.Typer(
     name="evtgen",
@@ -114,10 +114,6 @@ def new_service(
         f"next: cd {report.path} && python -m venv .venv && .venv/bin/pip install -e '.[test]'"
         " && .venv/bin/pytest",
     )
-
-
-def _not_yet(what: str) -> NoReturn:
-    raise NotAvailable(f"{what} is not available in this version of evtgen yet")
 
 
 @app.command()
@@ -243,7 +239,22 @@ def pipeline_lint(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Run every pipeline checker on the repository's pipelines."""
-    _not_yet("evtgen pipeline lint")
+    from evtgen.commands.pipeline import exit_code, lint, report_text
+
+    report = lint(path)
+    _emit(report, as_json, report_text(report))
+    code = exit_code(report)
+    if code == 2:
+        unrun = [
+            f"{r.name} ({r.status})" for r in report.checkers if r.status in ("missing", "failed")
+        ]
+        print(
+            f"evtgen: error: pipeline lint is incomplete: {', '.join(unrun)} did not run; "
+            "scripts/install-checkers.sh installs them all",
+            file=sys.stderr,
+        )
+    if code:
+        raise typer.Exit(code)
 
 
 @template_app.command("init")

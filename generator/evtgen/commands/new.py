@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evtgen.config import load_config
-from evtgen.errors import InputProblems, Interrupted, NotAvailable, UsageError
+from evtgen.errors import InputProblems, Interrupted, UsageError
 from evtgen.loader import ModelError, check_service_name, load_model
 from evtgen.model import Model
 from evtgen.render import staging_worker
@@ -157,11 +157,6 @@ def _answers(request: NewServiceRequest) -> dict[str, Any]:
             flag = "--" + option.replace("_", "-")
             raise UsageError(f"unknown {flag} {value!r}; choose one of: {', '.join(choices)}")
         answers[option] = value
-    if answers.get("ci", "none") != "none":
-        raise NotAvailable(
-            "--ci github|tekton|both is not available in this version of evtgen yet; use --ci none"
-        )
-    answers.pop("ci", None)
     for item in request.data:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
