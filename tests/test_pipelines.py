@@ -28,9 +28,9 @@ CHECKERS = {
 
 
 def pipeline_files(repo: Path) -> dict[str, str]:
-    """Every pipeline file of a generated repo (workflows, Tekton, GitOps overlays)."""
+    """Every pipeline file of a generated repo (workflows, Tekton)."""
     out = {}
-    for top in (".github", "tekton", "deploy"):
+    for top in (".github", "tekton"):
         for path in sorted((repo / top).rglob("*")):
             if path.is_file():
                 out[str(path.relative_to(repo))] = path.read_text(encoding="utf-8")
@@ -595,3 +595,24 @@ def test_the_check_stages_pass_in_a_freshly_generated_repo(
         assert done.returncode == 0, f"{stage.name}:\n{done.stdout}{done.stderr}"
         if stage.broker and "BROKER_URL" in env:  # ran against the broker, not skipped
             assert "skipped" not in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize("broker", ["kafka", "nats"])
+def test_each_deploy_stage_writes_into_an_overlay_the_repo_has(
+    generated: Callable[[str, str], Path], broker: str
+) -> None:
+    repo = generated("both", broker)
+    written = set()
+    for workflow in (repo / ".github" / "workflows").glob("*.yml"):
+        for job in (yaml.safe_load(workflow.read_text()).get("jobs") or {}).values():
+            for step in job.get("steps", []):
+                if overlay := (step.get("env") or {}).get("OVERLAY"):
+                    written.add(overlay)
+    assert written == {
+        "deploy/overlays/dev/kustomization.yaml",
+        "deploy/overlays/prod/kustomization.yaml",
+    }
+    for overlay in written:
+        (image,) = yaml.safe_load((repo / overlay).read_text())["images"]
+        # the deploy step's sed rewrites these two lines into the built image and digest
+        assert {"name", "newName", "newTag"} <= set(image)
