@@ -109,7 +109,7 @@ class Deployed:
         return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize(("broker", "schema_format"), CASES, ids="-".join)
+@pytest.mark.parametrize(("broker", "schema_format"), CASES, ids=[f"{b}-{f}" for b, f in CASES])
 def test_an_external_event_comes_out_as_the_emitted_event(
     broker: str, schema_format: str, tmp_path: Path
 ) -> None:
