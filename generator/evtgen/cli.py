@@ -185,11 +185,21 @@ def _update_text(report: Any) -> str:
 def check(
     paths: Annotated[list[Path] | None, typer.Argument(help="Repositories to check.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+    html: Annotated[
+        Path | None, typer.Option(help="Also write the fleet as one static HTML page.")
+    ] = None,
 ) -> None:
     """Fail when a repository is behind its template or its managed files drifted."""
     from evtgen.commands.check import check_repos
 
+    if html is not None and not html.parent.is_dir():
+        raise UsageError(f"cannot write {html}: its folder {html.parent} does not exist")
     report = check_repos(paths or [], progress=_progress)
+    if html is not None:
+        from evtgen.fleet_page import fleet_page, fleet_rows
+
+        html.write_text(fleet_page(fleet_rows(report)), encoding="utf-8")
+        _progress(f"wrote the fleet page {html}")
     _finish_fleet(report, as_json, _check_text(report))
 
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evtgen.commands.check import CheckReport
 
 STATUSES = ("up to date", "behind", "drifted", "behind and drifted", "failed")
 
@@ -34,6 +38,30 @@ class FleetRow:
     layers: list[LayerRow] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)  # "changed: src/app.py", ...
     detail: str = ""  # why a check failed
+
+
+def fleet_rows(report: CheckReport) -> list[FleetRow]:
+    """The page's rows from `evtgen check`'s report."""
+    rows = []
+    for repo in report.repos:
+        drifted = bool(repo.missing or repo.changed)
+        status = {"up-to-date": "up to date", "drifted": "drifted", "failed": "failed"}.get(
+            repo.status, "behind and drifted" if drifted else "behind"
+        )
+        rows.append(
+            FleetRow(
+                repo=repo.path,
+                status=status,
+                layers=[
+                    LayerRow(layer.template, layer.answers_file, layer.version, layer.newest)
+                    for layer in repo.layers
+                ],
+                drift=[f"missing: {p}" for p in repo.missing]
+                + [f"changed: {p}" for p in repo.changed],
+                detail=repo.reason,
+            )
+        )
+    return rows
 
 
 def fleet_page(rows: list[FleetRow], title: str = "evtgen fleet") -> str:

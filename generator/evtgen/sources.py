@@ -47,20 +47,28 @@ class Recorded:
 
 
 def read_recorded(repo: Path) -> Recorded:
-    """The recorded template of a generated repo, or RepoProblem saying what is wrong."""
-    import yaml
+    """The recorded base template of a generated repo, or RepoProblem saying what is wrong."""
+    return read_layers(repo)[0]
 
+
+def read_layers(repo: Path) -> list[Recorded]:
+    """Every template layer of a generated repo: the base template's answers file
+    first, then each overlay's `.copier-answers.NAME.yml` in name order."""
     if not repo.is_dir():
         raise RepoProblem(f"{repo} is not a directory")
-    candidates = [repo / ANSWERS_FILE] if (repo / ANSWERS_FILE).is_file() else []
-    if not candidates:
-        candidates = sorted(p for p in repo.glob(".copier-answers*.y*ml") if p.is_file())
-    if len(candidates) != 1:
+    files = sorted(p for p in repo.glob(".copier-answers*.y*ml") if p.is_file())
+    files.sort(key=lambda p: p.name != ANSWERS_FILE)  # stable: the base layer first
+    if not files:
         raise RepoProblem(
             f"{repo} is not a generated repository: no {ANSWERS_FILE} "
             "(make it with `evtgen new` or `copier copy`)"
         )
-    path = candidates[0]
+    return [_read_answers(repo, path) for path in files]
+
+
+def _read_answers(repo: Path, path: Path) -> Recorded:
+    import yaml
+
     try:
         # libyaml when present: the bundled template's answers hold the whole model view
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -16,14 +16,26 @@ from pathlib import Path
 
 from evtgen.errors import UsageError
 from evtgen.sources import (
+    Recorded,
     Renderer,
     RepoProblem,
     Sources,
     bundled_model_view,
-    read_recorded,
+    read_layers,
     template_code,
 )
 from evtgen.store import BUNDLED_SOURCE, ensure_bundled_published
+
+
+@dataclass
+class LayerCheck:
+    """One template layer of a repository: the base template or an overlay."""
+
+    answers_file: str
+    template: str
+    version: str
+    newest: str | None = None
+    behind: bool = False
 
 
 @dataclass
@@ -38,6 +50,7 @@ class RepoCheck:
     added_upstream: list[str] = field(default_factory=list)  # in newest, absent here
     team_owned_edited: list[str] = field(default_factory=list)
     reason: str = ""
+    layers: list[LayerCheck] = field(default_factory=list)  # base first, then overlays
 
 
 @dataclass
@@ -82,13 +95,30 @@ def check_repos(
 
 
 def _check(repo: Path, sources: Sources, renderer: Renderer, report: RepoCheck) -> None:
+    for recorded in read_layers(repo):
+        layer = LayerCheck(recorded.answers_relpath, recorded.src_path, recorded.commit)
+        report.layers.append(layer)
+        _check_layer(repo, recorded, sources, renderer, report, layer)
+    base = report.layers[0]
+    report.version, report.newest = base.version, base.newest
+    report.behind = any(layer.behind for layer in report.layers)
+    drifted = report.missing or report.changed
+    report.status = "behind" if report.behind else ("drifted" if drifted else "up-to-date")
+
+
+def _check_layer(
+    repo: Path,
+    recorded: Recorded,
+    sources: Sources,
+    renderer: Renderer,
+    report: RepoCheck,
+    layer: LayerCheck,
+) -> None:
     from packaging.version import InvalidVersion, Version
 
-    recorded = read_recorded(repo)
-    report.version = recorded.commit
     source = sources.get(recorded.src_path)
     newest = source.newest()
-    report.newest = newest
+    layer.newest = newest
     shas = source.resolve(recorded.commit, newest)
     base_sha, newest_sha = shas[recorded.commit], shas[newest]
     if base_sha is None:
@@ -98,9 +128,9 @@ def _check(repo: Path, sources: Sources, renderer: Renderer, report: RepoCheck) 
     assert newest_sha is not None
     if base_sha != newest_sha:
         try:
-            report.behind = Version(_pep440(recorded.commit)) < Version(_pep440(newest))
+            layer.behind = Version(_pep440(recorded.commit)) < Version(_pep440(newest))
         except InvalidVersion:
-            report.behind = True  # a commit that is no release: not on the newest one
+            layer.behind = True  # a commit that is no release: not on the newest one
     if "Jinja extensions" in template_code(source.tree(base_sha)):
         raise RepoProblem(
             f"the template {source.name} uses Jinja extensions, which run code while "
@@ -124,16 +154,14 @@ def _check(repo: Path, sources: Sources, renderer: Renderer, report: RepoCheck) 
         answers["model"] = bundled_model_view(repo, recorded.answers.get("model", {}))
         if answers["model"] != recorded.answers.get("model"):
             report.changed.append("model.yaml")
-    if report.behind and "Jinja extensions" not in template_code(source.tree(newest_sha)):
+    if layer.behind and "Jinja extensions" not in template_code(source.tree(newest_sha)):
         new = renderer.render(source, newest_sha, answers)
         known = set(base.files)
-        report.added_upstream = [
+        report.added_upstream += [
             rel
             for rel in new.files
             if rel not in known and rel != new.answers_relpath and not (repo / rel).exists()
         ]
-    drifted = report.missing or report.changed
-    report.status = "behind" if report.behind else ("drifted" if drifted else "up-to-date")
 
 
 def _pep440(ref: str) -> str:

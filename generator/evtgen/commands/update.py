@@ -25,7 +25,7 @@ from evtgen.sources import (
     Source,
     Sources,
     bundled_model_view,
-    read_recorded,
+    read_layers,
     template_code,
 )
 from evtgen.store import BUNDLED_SOURCE, ensure_bundled_published, store_path
@@ -38,6 +38,17 @@ class UpdateOptions:
     jobs: int = 1
     branch: str | None = None
     trust: bool = False
+
+
+@dataclass
+class LayerUpdate:
+    """One template layer of a repository: the base template or an overlay."""
+
+    answers_file: str
+    template: str
+    from_version: str
+    to_version: str | None = None
+    status: str = "failed"  # updated | up-to-date | conflicts | failed
 
 
 @dataclass
@@ -60,6 +71,7 @@ class RepoUpdate:
     branch: str | None = None
     diff: str = ""  # --dry-run: the merged result against the working tree
     git_calls: int = 0
+    layers: list[LayerUpdate] = field(default_factory=list)  # base first, then overlays
 
 
 @dataclass
@@ -168,25 +180,67 @@ def update_one(repo: Path, session: _Session) -> RepoUpdate:
 
 
 def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
-    options = session.options
-    recorded = read_recorded(repo)
-    report.from_version = recorded.commit
+    """Update every template layer of the repo, base first (docs/templates.md)."""
+    layers = read_layers(repo)
+    report.from_version = layers[0].commit
     report.git_calls += 1
     _require_clean_git(repo)
+    start = "HEAD"  # where an undo returns to, when --branch switched away from it
+    if session.options.branch:
+        start = _git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
+        report.git_calls += 1
+    try:
+        for number, recorded in enumerate(layers):
+            # --to names a version of the base template; overlays go to their newest release
+            to = session.options.to if number == 0 else None
+            layer = LayerUpdate(recorded.answers_relpath, recorded.src_path, recorded.commit)
+            report.layers.append(layer)
+            _update_layer(repo, session, report, recorded, to, layer)
+    except Exception:
+        if not session.options.dry_run:
+            _undo(repo, start, report.branch)  # a later layer failed: none is half-applied
+        raise
+    report.to_version = report.layers[0].to_version
+    statuses = {layer.status for layer in report.layers}
+    report.status = next(s for s in ("conflicts", "updated", "up-to-date") if s in statuses)
+    if session.options.branch and report.branch:
+        report.git_calls += 2
+        _git(repo, "add", "-A", "--", ".")
+        _git(repo, "commit", "-q", "--no-verify", "-m", _commit_message(report))
+
+
+def _undo(repo: Path, start: str, branch: str | None) -> None:
+    """Put the repo back as it was: the tree was clean when the update began."""
+    _git(repo, "reset", "-q", "--hard", "HEAD")
+    _git(repo, "clean", "-q", "-fd")
+    if branch:
+        _git(repo, "switch", "-q", start if start != "HEAD" else "-")
+        _git(repo, "branch", "-q", "-D", branch)
+
+
+def _update_layer(
+    repo: Path,
+    session: _Session,
+    report: RepoUpdate,
+    recorded: Recorded,
+    to: str | None,
+    layer: LayerUpdate,
+) -> None:
+    options = session.options
     source = session.sources.get(recorded.src_path)
-    target_ref = options.to or source.newest()
+    target_ref = to or source.newest()
     shas = source.resolve(recorded.commit, target_ref)
     base_sha, target_sha = shas[recorded.commit], shas[target_ref]
     if base_sha is None:
         raise RepoProblem(_missing_version(recorded, source))
     if target_sha is None:
         raise RepoProblem(f"the template {source.name} has no ref {target_ref!r} (--to)")
-    report.to_version = source.describe(target_ref, target_sha)
+    layer.to_version = source.describe(target_ref, target_sha)
     new_answers = dict(recorded.answers)
     if recorded.src_path == BUNDLED_SOURCE:
         new_answers["model"] = bundled_model_view(repo, recorded.answers.get("model", {}))
     if base_sha == target_sha and new_answers == recorded.answers:
-        report.status = "up-to-date"
+        layer.status = "up-to-date"
         return
     if not options.trust:
         code = set(template_code(source.tree(target_sha)))
@@ -203,29 +257,31 @@ def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
     from evtgen.merge import apply_plan, plan_diff, plan_merge
     from evtgen.store import stamp_answers
 
-    labels = ("ours", f"template {recorded.commit}", f"template {report.to_version}")
+    labels = ("ours", f"template {recorded.commit}", f"template {layer.to_version}")
     plan = plan_merge(repo, base, new, labels)
     report.git_calls += plan.git_calls
     answers_text = stamp_answers(
         (new.root / new.answers_relpath).read_text(encoding="utf-8"),
-        report.to_version,
+        layer.to_version,
         recorded.src_path,
     ).encode()
     answers_path = repo / recorded.answers_relpath
     answers_changed = _read(answers_path) != answers_text
+    conflicts_before = len(report.conflicted)
     _fill(report, plan)
     changed = (
         bool(plan.outcomes and any(o.action not in ("kept", "kept-deleted") for o in plan.outcomes))
         or answers_changed
     )
-    report.status = "conflicts" if report.conflicted else ("updated" if changed else "up-to-date")
+    conflicted = len(report.conflicted) > conflicts_before
+    layer.status = "conflicts" if conflicted else ("updated" if changed else "up-to-date")
     if options.dry_run:
         extra = {recorded.answers_relpath: answers_text} if answers_changed else {}
-        report.diff = plan_diff(repo, plan, extra)
+        report.diff += plan_diff(repo, plan, extra)
         return
     if not changed:
         return
-    if options.branch:
+    if options.branch and not report.branch:
         report.git_calls += 1
         _git(repo, "switch", "-q", "-c", options.branch)
         report.branch = options.branch
@@ -236,10 +292,6 @@ def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
         answers_path.write_bytes(answers_text)
     if options.trust:
         _run_template_code(source, recorded, target_ref, repo, new_answers, "after")
-    if options.branch:
-        report.git_calls += 2
-        _git(repo, "add", "-A", "--", ".")
-        _git(repo, "commit", "-q", "--no-verify", "-m", _commit_message(report))
 
 
 def _fill(report: RepoUpdate, plan: Any) -> None:
@@ -264,6 +316,12 @@ def _fill(report: RepoUpdate, plan: Any) -> None:
 
 def _commit_message(report: RepoUpdate) -> str:
     lines = [f"Update template from {report.from_version} to {report.to_version}", ""]
+    if len(report.layers) > 1:
+        lines += [
+            f"- {layer.answers_file} ({layer.template}): {layer.from_version} -> "
+            f"{layer.to_version}, {layer.status}"
+            for layer in report.layers
+        ] + [""]
     if report.conflicted:
         lines.append("Conflicts to resolve (markers in the files):")
         lines.extend(f"- {p}" for p in report.conflicted)
