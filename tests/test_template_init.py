@@ -11,6 +11,8 @@ import yaml
 from conftest import run_evtgen
 from generated import fresh_venv, run_in
 
+from evtgen import __version__
+
 
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(
@@ -198,3 +200,52 @@ def test_the_default_matrix_takes_every_choice_once_in_any_spelling() -> None:
         {"python": "3.13"},
         {"docker": False},
     ]
+
+
+@pytest.mark.slow
+def test_template_test_is_red_for_the_one_release_that_is_broken(tmp_path: Path) -> None:
+    template = tmp_path / "acme-service"
+    assert run_evtgen("template", "init", template).code == 0
+    readme = template / "project" / "README.md.jinja"
+    good = readme.read_text()
+    readme.write_text("{% if %}\n" + good)  # v0.1.0 cannot render
+    git(template, "commit", "-qam", "Broken")
+    git(template, "tag", "v0.1.0")
+    readme.write_text(good)
+    git(template, "commit", "-qam", "Fixed")
+    git(template, "tag", "v0.2.0")
+    matrix = tmp_path / "matrix.yml"
+    matrix.write_text("cases: [{}]\n")
+    code, report, progress = template_test(template, "--matrix", matrix)
+    assert code == 1
+    verdicts = [(c["name"], c["passed"], c["stage"]) for c in report["cases"]]  # type: ignore[union-attr]
+    assert verdicts == [
+        ("defaults", True, "test"),
+        ("upgrade v0.1.0 -> HEAD", False, "render"),
+        ("upgrade v0.2.0 -> HEAD", True, "test"),
+    ]
+    assert "[upgrade]" not in progress and "[3/3] upgrade v0.2.0 -> HEAD" in progress
+
+
+@pytest.mark.slow
+def test_template_test_on_the_bundled_template_upgrades_from_each_older_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from conftest import TEMPLATE
+
+    monkeypatch.setenv("EVTGEN_DATA_DIR", str(tmp_path / "data"))
+    from evtgen.store import publish
+
+    old = tmp_path / "old-template"
+    shutil.copytree(TEMPLATE, old)
+    dockerfile = old / "project" / "Dockerfile.jinja"
+    dockerfile.write_text(dockerfile.read_text().replace("EXPOSE", "# EXPOSE"))
+    publish(old, "0.0.9")
+    matrix = tmp_path / "matrix.yml"
+    matrix.write_text("cases: [{broker: nats}]\n")
+    code, report, _ = template_test("--matrix", matrix)
+    cases = report["cases"]
+    assert code == 0, cases
+    assert [c["name"] for c in cases] == ["broker=nats", f"upgrade v0.0.9 -> v{__version__}"]  # type: ignore[union-attr]

@@ -294,11 +294,13 @@ def template_test(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Render, install and test a template over a matrix of answers, and its upgrades."""
+    from evtgen.commands.template_test import bundled_source
     from evtgen.commands.template_test import template_test as run
-    from evtgen.templates import bundled_template
 
+    if src is None:
+        src, vcs_ref = bundled_source(vcs_ref)
     report = run(
-        src or str(bundled_template()),
+        src,
         matrix_file=matrix,
         vcs_ref=vcs_ref,
         progress=lambda line: print(line, file=sys.stderr, flush=True),

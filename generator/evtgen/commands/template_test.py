@@ -158,7 +158,7 @@ def template_test(
                 matrix.cases[0],
                 partial(_generate_then_update, src, answers=matrix.cases[0], tag=tag, to=target),
             )
-            for tag in release_tags(src)
+            for tag in release_tags(src, before=vcs_ref)
         ]
     cases: list[CaseReport] = []
     with tempfile.TemporaryDirectory(prefix="evtgen-template-test-") as scratch:
@@ -278,8 +278,18 @@ def _shell(repo: Path, command: str, stage: str) -> None:
         )
 
 
-def release_tags(src: str) -> list[str]:
-    """The template's release tags (PEP 440 versions, oldest first)."""
+def bundled_source(vcs_ref: str | None) -> tuple[str, str]:
+    """The bundled template as a git source: evtgen's template store, whose tags are the
+    versions evtgen releases published there (docs/update.md), at the installed one."""
+    from evtgen.store import ensure_bundled_published, store_path
+
+    installed = ensure_bundled_published()
+    return str(store_path()), vcs_ref or installed
+
+
+def release_tags(src: str, before: str | None = None) -> list[str]:
+    """The template's release tags (PEP 440 versions, oldest first); with `before`, a
+    version, only the releases older than it (the ones that upgrade to it)."""
     from packaging.version import InvalidVersion, Version
 
     done = subprocess.run(
@@ -294,7 +304,17 @@ def release_tags(src: str) -> list[str]:
             tags.append((Version(tag), tag))
         except InvalidVersion:
             continue
-    return [tag for _, tag in sorted(tags)]
+    limit = _version(before) if before else None
+    return [tag for version, tag in sorted(tags) if limit is None or version < limit]
+
+
+def _version(ref: str) -> Any:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(ref)
+    except InvalidVersion:
+        return None  # a branch or a commit: every release upgrades to it
 
 
 def _commit_all(repo: Path, message: str) -> None:
