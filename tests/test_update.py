@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import Run
 from updatekit import (  # noqa: F401  (isolated_evtgen is an autouse fixture)
@@ -327,6 +328,26 @@ def test_template_tasks_run_only_with_trust_and_only_once(
     assert (repo / "a.txt").read_text() == "b\n"
     # once each, in the repo: never in evtgen's temporary renders
     assert log.read_text() == "migration\ntask\n"
+
+
+def test_a_source_trusted_by_the_config_runs_its_tasks_without_the_flag(
+    evtgen: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "task.log"
+    template = make_template(tmp_path / "templates" / "tpl", {"a.txt": "a\n"})
+    repo = generate(template, tmp_path / "repo")
+    release(
+        template,
+        "v2.0.0",
+        {"a.txt": "b\n"},
+        copier_yml=f"_subdirectory: project\n_tasks:\n  - echo task >> {log}\n",
+    )
+    config = tmp_path / "config.yml"
+    config.write_text(f"trusted:\n  - {tmp_path / 'templates'}/\n")
+    monkeypatch.setenv("EVTGEN_CONFIG", str(config))
+    done = evtgen("update", repo)
+    assert done.code == 0, done.stderr
+    assert log.read_text() == "task\n" and (repo / "a.txt").read_text() == "b\n"
 
 
 def test_branch_makes_exactly_one_commit(evtgen: Callable[..., Run], tmp_path: Path) -> None:

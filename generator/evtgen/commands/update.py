@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evtgen.config import load_config
 from evtgen.errors import UsageError
 from evtgen.sources import (
     Recorded,
@@ -92,7 +93,9 @@ class _Session:
     def __init__(self, run_dir: Path, options: UpdateOptions) -> None:
         self.options = options
         self.sources = Sources()
-        self.renderer = Renderer(run_dir, options.trust)
+        # renders never run tasks or migrations; a template with code is refused before
+        # it is rendered unless trusted (by --trust or the config), so render trusted
+        self.renderer = Renderer(run_dir, trust=True)
 
 
 _SESSION: _Session | None = None
@@ -242,7 +245,9 @@ def _update_layer(
     if base_sha == target_sha and new_answers == recorded.answers:
         layer.status = "up-to-date"
         return
-    if not options.trust:
+    # --trust, or a source the user's or the repo's config trusts (docs/templates.md)
+    trusted = options.trust or load_config(repo).trusts(recorded.src_path)
+    if not trusted:
         code = set(template_code(source.tree(target_sha)))
         code |= {c for c in template_code(source.tree(base_sha)) if c == "Jinja extensions"}
         if code:
@@ -285,12 +290,12 @@ def _update_layer(
         report.git_calls += 1
         _git(repo, "switch", "-q", "-c", options.branch)
         report.branch = options.branch
-    if options.trust:
+    if trusted:
         _run_template_code(source, recorded, target_ref, repo, new_answers, "before")
     apply_plan(repo, plan)
     if answers_changed:
         answers_path.write_bytes(answers_text)
-    if options.trust:
+    if trusted:
         _run_template_code(source, recorded, target_ref, repo, new_answers, "after")
 
 
