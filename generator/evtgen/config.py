@@ -63,7 +63,7 @@ def load_config(start: Path | None = None) -> Config:
 
 
 def _layer(base: Config, path: Path) -> Config:
-    from evtgen.yamllines import LineMap, YamlSyntaxError, load
+    from evtgen.yamllines import LineMap, YamlSyntaxError, load, plain
 
     try:
         data = load(path.read_text(encoding="utf-8"))
@@ -94,19 +94,10 @@ def _layer(base: Config, path: Path) -> Config:
     return Config(
         template=data.get("template", base.template),
         vcs_ref=data.get("vcs_ref", base.vcs_ref),
-        answers={**base.answers, **_plain(answers)},
+        answers={**base.answers, **plain(answers)},
         trusted=base.trusted + tuple(_expand(t) for t in trusted),
         files=(*base.files, str(path)),
     )
-
-
-def _plain(value: Any) -> Any:
-    """Line-aware containers as the plain dicts and lists Copier expects."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _expand(source: str) -> str:

@@ -13,12 +13,16 @@ from pathlib import Path
 from evtgen.errors import UsageError
 
 
-def check_destination(dest: Path) -> None:
-    """Refuse a destination that is a file, a non-empty directory, or has no parent."""
+def check_destination(dest: Path, option: str = "") -> None:
+    """Refuse a destination that is a file, a non-empty directory, or has no parent;
+    `option` names the flag that chooses another one, if there is one."""
     if dest.is_file():
-        raise UsageError(f"destination {dest} is a file; choose a directory")
+        with_option = f" with {option}" if option else ""
+        raise UsageError(f"destination {dest} is a file; choose a directory{with_option}")
     if dest.is_dir() and any(dest.iterdir()):
-        raise UsageError(f"destination {dest} is not empty; choose another or empty it")
+        raise UsageError(
+            f"destination {dest} is not empty; choose another {option or 'folder'} or empty it"
+        )
     if not dest.parent.is_dir():
         raise UsageError(f"the parent of the destination, {dest.parent}, does not exist")
 
@@ -42,8 +46,8 @@ def staged(dest: Path) -> Iterator[Path]:
                 os.replace(target, dest)
         except OSError as err:  # something appeared there meanwhile
             raise UsageError(
-                f"could not move the result into {dest}: {err.strerror or err}; "
-                "nothing was written there"
+                f"could not move the new repository into {dest}: "
+                f"{err.strerror or err}; nothing was written there"
             ) from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)

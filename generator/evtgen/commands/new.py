@@ -6,9 +6,6 @@ moved into place only when the render succeeded, so a failure leaves nothing beh
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +14,7 @@ from evtgen.config import load_config
 from evtgen.errors import InputProblems, Interrupted, UsageError
 from evtgen.loader import ModelError, check_service_name, load_model
 from evtgen.model import Model
+from evtgen.placing import check_destination, staged
 from evtgen.render import staging_worker
 from evtgen.templates import bundled_template, sample_model_path, sample_saga_path
 
@@ -63,7 +61,7 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     answers = _answers(request)
     explicit = set(answers)  # what the user gave; the rest evtgen derives
     dest = (request.dest or Path(request.name)).absolute()
-    _check_destination(dest)
+    check_destination(dest, "--dest")
     warnings: list[str] = []
     orchestrated = answers.get("pattern") == "orchestration"
     model_path = request.asyncapi or request.model
@@ -184,15 +182,6 @@ def _pattern(given: str | None, model: Model, model_path: Path) -> str:
     return given or ("orchestration" if model.saga is not None else "choreography")
 
 
-def _check_destination(dest: Path) -> None:
-    if dest.is_file():
-        raise UsageError(f"destination {dest} is a file; choose a directory with --dest")
-    if dest.is_dir() and any(dest.iterdir()):
-        raise UsageError(f"destination {dest} is not empty; choose another --dest or empty it")
-    if not dest.parent.is_dir():
-        raise UsageError(f"the parent of the destination, {dest.parent}, does not exist")
-
-
 def _render(
     template: str,
     dest: Path,
@@ -210,12 +199,7 @@ def _render(
     )
     from jinja2 import TemplateError
 
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.evtgen-", dir=dest.parent))
-    except OSError as err:
-        raise UsageError(f"cannot write beside {dest}: {err.strerror or err}") from err
-    target = staging / dest.name
-    try:
+    with staged(dest) as target:
         try:
             with staging_worker(
                 src_path=template,
@@ -247,19 +231,6 @@ def _render(
             ) from err
         except KeyboardInterrupt as err:
             raise Interrupted("interrupted; nothing was written") from err
-        try:
-            if dest.is_dir():  # checked empty: fill it, keeping the directory itself
-                for entry in target.iterdir():
-                    os.replace(entry, dest / entry.name)
-            else:
-                os.replace(target, dest)
-        except OSError as err:  # something appeared there while rendering
-            raise UsageError(
-                f"could not move the new repository into {dest}: "
-                f"{err.strerror or err}; nothing was written there"
-            ) from err
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _check_questions_exist(template: str, given: set[str], questions: dict[str, Any]) -> None:
