@@ -122,8 +122,24 @@ def models(draw: st.DrawFn) -> dict:
 
 @pytest.fixture(scope="session")
 def shared_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    venv = tmp_path_factory.mktemp("fuzz") / ".venv"
+    """One venv with what every generated repo needs: each broker and schema format's
+    dependencies, read from the pyproject.toml the template writes (never a copy)."""
+    root = tmp_path_factory.mktemp("fuzz")
+    venv = root / ".venv"
     subprocess.run([uv(), "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+    requirements: list[str] = []
+    for broker in ("kafka", "rabbitmq", "nats", "redis"):
+        for schema_format in ("avro", "jsonschema"):
+            repo = root / f"{broker}-{schema_format}"
+            with staging_worker(
+                src_path=str(TEMPLATE),
+                dst_path=repo,
+                quiet=True,
+                defaults=True,
+                data={"broker": broker, "schema_format": schema_format},
+            ) as worker:
+                worker.run_copy()
+            requirements += ["-r", str(repo / "pyproject.toml")]
     subprocess.run(
         [
             uv(),
@@ -132,15 +148,9 @@ def shared_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-q",
             "--python",
             str(venv / "bin" / "python"),
-            "faststream[kafka,rabbit,nats,redis]>=0.7,<0.8",
-            "pydantic>=2.7,<3",
-            "fastavro>=1.9,<2",
-            "jsonschema>=4.20,<5",
-            "types-jsonschema",
-            "pytest>=8",
-            "anyio>=4.4",
-            "ruff",
-            "mypy",
+            "--extra",
+            "test",
+            *requirements,
         ],
         check=True,
     )
