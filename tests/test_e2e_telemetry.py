@@ -31,7 +31,7 @@ def test_the_trace_and_the_envelope_go_from_input_to_output(
     sent, received = result["sent"], result["received"]
 
     # the trace: the output's traceparent is in the input's trace
-    version, trace_id, span_id, flags = received["traceparent"].split("-")
+    _, trace_id, span_id, _ = received["traceparent"].split("-")
     assert trace_id == sent["trace_id"]
     assert span_id != sent["span_id"], "a span of the service's own, not a copy"
     # the envelope: a new event, caused by the input, in the same conversation

@@ -452,9 +452,8 @@ class Collector:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
-                headers = {
-                    k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])
-                }
+                fields = (line.partition(":") for line in lines[1:])
+                headers = {k.strip().lower(): v.strip() for k, _, v in fields}
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 if headers.get("content-encoding") == "gzip":
                     import gzip
