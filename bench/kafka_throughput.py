@@ -384,6 +384,10 @@ async def measure(args: argparse.Namespace) -> None:
         stdin=asyncio.subprocess.DEVNULL,
     )
     env = {**os.environ, "BROKER_URL": args.bootstrap}
+    if "HEALTH_PORT" not in env:  # the probes' default port may be another run's
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            env["HEALTH_PORT"] = str(probe.getsockname()[1])
     proc = subprocess.Popen(
         command,
         cwd=service,

@@ -465,7 +465,7 @@ class _Importer:
             raw_name = ref.rsplit("/", 1)[-1] if isinstance(ref, str) and "/" in ref else key
         line = message.line
         for extra, what in (
-            ("headers", "its headers are not kept (evtgen sends correlation_id only)"),
+            ("headers", "its headers are not kept (evtgen sends its own envelope)"),
             ("traits", "its traits are not applied"),
             ("bindings", _bindings_text(message.get("bindings"))),
             (
@@ -473,7 +473,10 @@ class _Importer:
                 "its correlationId is not kept (evtgen uses the correlation_id header)",
             ),
         ):
-            if extra in message and not (extra == "correlationId" and _evtgen_correlation(message)):
+            if extra in message and not (
+                (extra == "correlationId" and _evtgen_correlation(message))
+                or (extra == "traits" and _evtgen_envelope(message))
+            ):
                 self.warn(file, message.line_of(extra), f"message {raw_name}: {what}")
         for unknown in set(message) - {
             "name", "title", "summary", "description", "payload", "headers", "traits",
@@ -1311,6 +1314,16 @@ def _bindings_text(bindings: Any) -> str:
         f"its bindings ({protocols}) are not kept: evtgen's topology per broker is fixed "
         "(docs/asyncapi.md)"
     )
+
+
+#: The message trait of evtgen's envelope (CloudEvents headers) in its own documents.
+ENVELOPE_TRAIT = "#/components/messageTraits/envelope"
+
+
+def _evtgen_envelope(message: LineMap) -> bool:
+    """The envelope trait evtgen writes on every message: the generated service sends it
+    anyway, nothing lost."""
+    return message.get("traits") == [{"$ref": ENVELOPE_TRAIT}]
 
 
 def _evtgen_correlation(message: LineMap) -> bool:

@@ -36,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 Sent = tuple[bytes, str]  # payload, correlation id
-Publish = Callable[[list[Sent]], Awaitable[None]]
-Received = Callable[[], AsyncIterator[Sent]]
+Got = tuple[bytes, str, dict[str, str]]  # payload, correlation id, headers
+Publish = Callable[..., Awaitable[None]]  # (batch: list[Sent], headers: dict | None = None)
+Received = Callable[[], AsyncIterator[Got]]
 
 
 # -- the service process ----------------------------------------------------------
@@ -49,12 +50,14 @@ class Service:
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
-    def start(self) -> None:
+    def start(self, env_extra: dict[str, str] | None = None) -> None:
         self.starts += 1
         log = open(self.repo / f"service-{self.starts}.log", "wb")  # noqa: SIM115
         self.log = Path(log.name)
         env = {**os.environ, "BROKER_URL": self.url, "PYTHONUNBUFFERED": "1"}
-        env["HEALTH_PORT"] = str(free_port())  # services of parallel runs share the machine
+        self.health_port = free_port()  # services of parallel runs share the machine
+        env["HEALTH_PORT"] = str(self.health_port)
+        env.update(env_extra or {})
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.package],
             cwd=self.repo,
@@ -114,12 +117,17 @@ async def kafka(
     await producer.start()
     await consumer.start()
 
-    async def publish(batch: list[Sent]) -> None:
+    async def publish(batch: list[Sent], extra: dict[str, str] | None = None) -> None:
+        more = [(k, v.encode()) for k, v in (extra or {}).items()]
         futures = [
             await producer.send(
                 inp,
                 body,
-                headers=[("correlation_id", cid.encode()), ("content-type", content_type.encode())],
+                headers=[
+                    ("correlation_id", cid.encode()),
+                    ("content-type", content_type.encode()),
+                    *more,
+                ],
             )
             for body, cid in batch
         ]
@@ -127,8 +135,8 @@ async def kafka(
 
     async def received() -> AsyncIterator[Sent]:
         async for record in consumer:
-            headers = dict(record.headers or [])
-            yield record.value or b"", headers.get("correlation_id", b"").decode()
+            headers = {k: v.decode() for k, v in record.headers or []}
+            yield record.value or b"", headers.get("correlation_id", ""), headers
 
     try:
         yield publish, received
@@ -149,12 +157,13 @@ async def rabbitmq(
     queue = await channel.declare_queue(exclusive=True)
     await queue.bind(exchange, routing_key=out)
 
-    async def publish(batch: list[Sent]) -> None:
+    async def publish(batch: list[Sent], extra: dict[str, str] | None = None) -> None:
         await asyncio.gather(
             *(
                 exchange.publish(
                     aio_pika.Message(
                         body,
+                        headers=dict(extra or {}),
                         correlation_id=cid,
                         content_type=content_type,
                         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
@@ -169,7 +178,13 @@ async def rabbitmq(
         async with queue.iterator() as messages:
             async for message in messages:
                 await message.ack()
-                yield message.body, message.correlation_id or ""
+                headers = {
+                    k: v.decode() if isinstance(v, bytes) else str(v)
+                    for k, v in (message.headers or {}).items()
+                }
+                if message.content_type:
+                    headers["content-type"] = message.content_type
+                yield message.body, message.correlation_id or "", headers
 
     try:
         yield publish, received
@@ -193,11 +208,13 @@ async def nats(
         out, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
     )
 
-    async def publish(batch: list[Sent]) -> None:
+    async def publish(batch: list[Sent], extra: dict[str, str] | None = None) -> None:
         await asyncio.gather(
             *(
                 jetstream.publish(
-                    inp, body, headers={"correlation_id": cid, "content-type": content_type}
+                    inp,
+                    body,
+                    headers={"correlation_id": cid, "content-type": content_type, **(extra or {})},
                 )
                 for body, cid in batch
             )
@@ -205,7 +222,8 @@ async def nats(
 
     async def received() -> AsyncIterator[Sent]:
         async for message in subscription.messages:
-            yield message.data, (message.headers or {}).get("correlation_id", "")
+            headers = dict(message.headers or {})
+            yield message.data, headers.get("correlation_id", ""), headers
 
     try:
         yield publish, received
@@ -252,17 +270,11 @@ async def redis(
 
     client = Redis.from_url(url)
 
-    async def publish(batch: list[Sent]) -> None:
+    async def publish(batch: list[Sent], extra: dict[str, str] | None = None) -> None:
         async with client.pipeline(transaction=False) as pipe:
             for body, cid in batch:
-                pipe.xadd(
-                    inp,
-                    {
-                        "__data__": envelope(
-                            body, {"correlation_id": cid, "content-type": content_type}
-                        )
-                    },
-                )
+                headers = {"correlation_id": cid, "content-type": content_type, **(extra or {})}
+                pipe.xadd(inp, {"__data__": envelope(body, headers)})
             await pipe.execute()
 
     last = "0"  # where reading goes on from, across calls
@@ -274,7 +286,7 @@ async def redis(
                 for entry_id, fields in entries:
                     last = entry_id
                     body, headers = open_envelope(fields[b"__data__"])
-                    yield body, headers.get("correlation_id", "")
+                    yield body, headers.get("correlation_id", ""), headers
 
     try:
         yield publish, received
@@ -357,7 +369,7 @@ async def roundtrip(args: argparse.Namespace, codec: Codec, service: Service) ->
 
         async def first() -> None:
             nonlocal body
-            async for body_, got in received():
+            async for body_, got, _ in received():
                 if got == cid:
                     body = body_
                     return
@@ -389,7 +401,7 @@ async def at_least_once(args: argparse.Namespace, codec: Codec, service: Service
             await publish(sent[start : start + 500])
 
         async def count(until: int) -> None:
-            async for _, cid in received():
+            async for _, cid, _ in received():
                 if cid in wanted:
                     seen[cid] = seen.get(cid, 0) + 1
                     if len(seen) >= until:
@@ -414,9 +426,158 @@ async def at_least_once(args: argparse.Namespace, codec: Codec, service: Service
     }
 
 
+class Collector:
+    """An OTLP/HTTP trace receiver on loopback: the service exports its spans here
+    (OTEL_EXPORTER_OTLP_ENDPOINT), decoded with opentelemetry-proto, which the
+    service's OTLP exporter brings."""
+
+    def __init__(self) -> None:
+        self.spans: list[dict[str, Any]] = []
+
+    async def __aenter__(self) -> Collector:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+            ExportTraceServiceResponse,
+        )
+
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                fields = (line.partition(":") for line in lines[1:])
+                headers = {k.strip().lower(): v.strip() for k, _, v in fields}
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                if headers.get("content-encoding") == "gzip":
+                    import gzip
+
+                    body = gzip.decompress(body)
+                request = ExportTraceServiceRequest.FromString(body)
+                for resource in request.resource_spans:
+                    for scope in resource.scope_spans:
+                        for span in scope.spans:
+                            self.spans.append(
+                                {
+                                    "name": span.name,
+                                    "kind": span.kind,
+                                    "trace_id": span.trace_id.hex(),
+                                    "span_id": span.span_id.hex(),
+                                    "parent_span_id": span.parent_span_id.hex(),
+                                    "service": next(
+                                        (
+                                            a.value.string_value
+                                            for a in resource.resource.attributes
+                                            if a.key == "service.name"
+                                        ),
+                                        "",
+                                    ),
+                                }
+                            )
+                answer = ExportTraceServiceResponse().SerializeToString()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n"
+                    + f"Content-Length: {len(answer)}\r\n\r\n".encode()
+                    + answer
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The service's /metrics, as `name{labels}` -> value."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+async def trace(args: argparse.Namespace, codec: Codec, service: Service) -> dict[str, Any]:
+    """An event with a W3C traceparent and CloudEvents headers in, with tracing on (OTLP
+    to a collector here): what came out, what /metrics says, which spans arrived."""
+    cid = f"trace-{uuid.uuid4()}"
+    trace_id, parent = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    sent = {
+        "traceparent": f"00-{trace_id}-{parent}-01",
+        "ce_specversion": "1.0",
+        "ce_id": str(uuid.uuid4()),
+        "ce_source": "/payments",
+        "ce_type": "payments.PaymentAuthorized.v1",
+        "ce_time": "2026-01-01T00:00:00Z",
+    }
+    client = CLIENTS[args.broker](
+        args.url, args.input_channel, args.output_channel, codec.codec.CONTENT_TYPE
+    )
+    async with Collector() as collector:
+        service.start(
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
+                "OTEL_BSP_SCHEDULE_DELAY": "100",
+            }
+        )
+        await service.ready()
+        async with client as (publish, received):
+            await publish([(codec.encode_input(0), cid)], sent)
+            out: dict[str, str] = {}
+
+            async def first() -> None:
+                nonlocal out
+                async for _, got, headers in received():
+                    if got == cid:  # as each broker carries it (RabbitMQ: a property)
+                        out = {**headers, "correlation_id": got}
+                        return
+
+            await asyncio.wait_for(first(), args.timeout)
+        metrics = scrape(service.health_port)
+        # its last spans are exported on the way out: the collector must go on answering
+        code, seconds = await asyncio.to_thread(service.stop)
+        for _ in range(50):
+            if any(s["trace_id"] == trace_id for s in collector.spans):
+                break
+            await asyncio.sleep(0.1)
+    log_lines = [line for line in service.log.read_text().splitlines() if line.strip()]
+    return {
+        "sent": {**sent, "correlation_id": cid, "trace_id": trace_id, "span_id": parent},
+        "received": out,
+        "metrics": {
+            key: value
+            for key, value in metrics.items()
+            if key.startswith("events_")
+            and (args.input_channel in key or args.output_channel in key)
+        },
+        "spans": [s for s in collector.spans if s["trace_id"] == trace_id],
+        "log_lines": len(log_lines),
+        "json_log_lines": sum(1 for line in log_lines if _is_json_object(line)),
+        "exit_code": code,
+        "stop_seconds": round(seconds, 2),
+    }
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["roundtrip", "at-least-once"])
+    parser.add_argument("scenario", choices=["roundtrip", "at-least-once", "trace"])
     for option in (
         "repo",
         "broker",
@@ -434,7 +595,9 @@ def main() -> None:
     repo = Path(args.repo)
     codec = Codec(repo, args.package, args.input_event, args.output_event)
     service = Service(repo, args.package, args.url)
-    scenario = roundtrip if args.scenario == "roundtrip" else at_least_once
+    scenario = {"roundtrip": roundtrip, "at-least-once": at_least_once, "trace": trace}[
+        args.scenario
+    ]
     try:
         result = asyncio.run(scenario(args, codec, service))
     finally:
