@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from driver import Codec, Service, envelope, open_envelope  # noqa: E402
+from driver import Codec, Service, envelope, open_envelope
 
 Message = tuple[bytes, dict[str, str]]  # body, headers (correlation_id among them)
 Publish = Callable[[list[Message]], Awaitable[None]]
