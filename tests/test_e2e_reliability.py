@@ -1,0 +1,103 @@
+"""Failure handling and idempotence end to end, on each real broker: a generated
+service runs as its own process and meets messages from the broker's plain client
+(tests/e2e/reliability_driver.py).
+
+Needs the brokers of `scripts/brokers.sh up` (BROKER_URL_KAFKA, ...); the PostgreSQL
+dedupe store needs DEDUPE_URL_POSTGRES (`scripts/brokers.sh up postgres` prints it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+from conftest import ROOT
+from generated import uv
+from test_e2e_brokers import Deployed, broker_url
+
+pytestmark = [pytest.mark.brokers, pytest.mark.slow]
+DRIVER = ROOT / "tests" / "e2e" / "reliability_driver.py"
+BROKERS = ["kafka", "rabbitmq", "nats", "redis"]
+
+
+def drive(deployed: Deployed, scenario: str, env: dict[str, str], *extra: str) -> dict:
+    done = subprocess.run(
+        [
+            str(deployed.python),
+            str(DRIVER),
+            scenario,
+            "--repo",
+            str(deployed.repo),
+            "--broker",
+            deployed.broker,
+            "--url",
+            broker_url(deployed.broker),
+            "--package",
+            deployed.package,
+            "--input-event",
+            "PaymentAuthorized",
+            "--input-channel",
+            deployed.input_channel,
+            "--output-event",
+            "OrderConfirmed",
+            "--output-channel",
+            deployed.output_channel,
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **env},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module", params=BROKERS)
+def deployed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
+    deployed = Deployed(tmp_path_factory.mktemp(request.param), request.param, "avro")
+    # the optional dedupe stores' clients, as a user installs them
+    venv = deployed.repo / ".venv"
+    subprocess.run(
+        [uv(), "pip", "install", "-q", "-e", f"{deployed.repo}[dedupe-redis,dedupe-postgres]"],
+        env={**os.environ, "VIRTUAL_ENV": str(venv)},
+        check=True,
+        capture_output=True,
+    )
+    return deployed
+
+
+def test_a_poison_message_is_dead_lettered_after_its_attempts_and_the_rest_go_on(
+    deployed: Deployed,
+) -> None:
+    env = {"PAYMENT_AUTHORIZED_RETRY_MAX_ATTEMPTS": "4", "RETRY_BACKOFF_MS": "50"}
+    result = drive(deployed, "dead-letter", env, "--count", "20")
+    print(f"\n{deployed.broker}: {json.dumps(result)}")
+    [dead] = result["dead_lettered"]
+    assert dead["body_is_the_original"]
+    headers = dead["headers"]
+    assert headers["dead_letter_attempts"] == "4"
+    assert headers["dead_letter_source"] == deployed.input_channel
+    assert headers["dead_letter_reason"]  # the decoder's error
+    assert headers["ce_id"].startswith("poison-")  # its own headers travel with it
+    assert headers["correlation_id"].startswith("poison-")
+    assert result["good_processed"] == result["good_published"] == 20
+    assert result["exit_code"] == 0
+
+
+def test_an_event_delivered_twice_changes_state_once(deployed: Deployed) -> None:
+    result = drive(deployed, "redelivery", {})
+    assert result == {"outputs_of_the_event": 1, "outputs_of_the_other_event": 1, "exit_code": 0}
+
+
+@pytest.mark.parametrize("store", ["redis", "postgres"])
+def test_an_event_redelivered_after_a_crash_changes_state_once(
+    deployed: Deployed, store: str
+) -> None:
+    url = os.environ.get("BROKER_URL_REDIS" if store == "redis" else "DEDUPE_URL_POSTGRES")
+    if not url:
+        pytest.fail(f"no URL for the {store} dedupe store: start it with scripts/brokers.sh")
+    result = drive(deployed, "redelivery", {"DEDUPE_URL": url}, "--kill")
+    assert result == {"outputs_of_the_event": 1, "outputs_of_the_other_event": 1, "exit_code": 0}
