@@ -205,7 +205,7 @@ async def scenario(args: argparse.Namespace, codec: Codec) -> dict[str, Any]:
 
             async def first() -> None:
                 nonlocal body
-                async for body_, got in received():
+                async for body_, got, _headers in received():
                     if got == cid:
                         body = body_
                         return
