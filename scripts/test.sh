@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: installs what the tests need (Python
-# packages, the npm AsyncAPI checker), starts the real brokers, and runs pytest.
+# packages; the npm AsyncAPI and Mermaid parsers; Debian's Chromium; kustomize and
+# Strimzi's CRD; the pipeline checkers), starts the real brokers and PostgreSQL, and
+# runs pytest. The brokers are left running for the next run; `.ci/run` stops them.
 # Arguments go to pytest, e.g. `scripts/test.sh -k model -x`.
 # EVTGEN_NO_BROKERS=1 runs without brokers: the end-to-end broker tests are
 # deselected (-m "not brokers") and generated repos skip their real-broker tests,

@@ -77,12 +77,19 @@ class Deployed:
         assert done.code == 0, done.stderr
         self.python = fresh_venv(self.repo) / "python"
 
-    def drive(self, scenario: str, *extra: str) -> dict:
+    def drive(
+        self,
+        scenario: str | None,
+        *extra: str,
+        script: Path = DRIVER,
+        env: dict[str, str] | None = None,
+    ) -> dict:
+        """Run a driver script (tests/e2e/) against this service; its last line, as JSON."""
         done = subprocess.run(
             [
                 str(self.python),
-                str(DRIVER),
-                scenario,
+                str(script),
+                *([scenario] if scenario else []),
                 "--repo",
                 str(self.repo),
                 "--broker",
@@ -104,6 +111,7 @@ class Deployed:
             capture_output=True,
             text=True,
             timeout=900,
+            env={**os.environ, **(env or {})},
         )
         assert done.returncode == 0, done.stdout + done.stderr
         return json.loads(done.stdout.strip().splitlines()[-1])

@@ -6,12 +6,11 @@ out, and the process exits 0. The scenario is tests/e2e/probes.py."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from test_e2e_brokers import Deployed, broker_url
+from test_e2e_brokers import Deployed
 
 pytestmark = [pytest.mark.brokers, pytest.mark.slow]
 PROBES = ROOT / "tests" / "e2e" / "probes.py"
@@ -22,33 +21,7 @@ def test_ready_follows_the_broker_and_sigterm_finishes_the_message_in_flight(
     broker: str, tmp_path: Path
 ) -> None:
     deployed = Deployed(tmp_path, broker, "avro")
-    done = subprocess.run(
-        [
-            str(deployed.python),
-            str(PROBES),
-            "--repo",
-            str(deployed.repo),
-            "--broker",
-            broker,
-            "--url",
-            broker_url(broker),
-            "--package",
-            deployed.package,
-            "--input-event",
-            "PaymentAuthorized",
-            "--input-channel",
-            deployed.input_channel,
-            "--output-event",
-            "OrderConfirmed",
-            "--output-channel",
-            deployed.output_channel,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = deployed.drive(None, script=PROBES)
     print(f"\n{broker}: " + json.dumps({k: v for k, v in result.items() if k != "log"}))
     assert result["live_before_connect"] == 204
     assert result["ready_before_connect"] == 503

@@ -15,7 +15,7 @@ import subprocess
 import pytest
 from conftest import ROOT
 from generated import uv
-from test_e2e_brokers import Deployed, broker_url
+from test_e2e_brokers import Deployed
 
 pytestmark = [pytest.mark.brokers, pytest.mark.slow]
 DRIVER = ROOT / "tests" / "e2e" / "reliability_driver.py"
@@ -23,36 +23,7 @@ BROKERS = ["kafka", "rabbitmq", "nats", "redis"]
 
 
 def drive(deployed: Deployed, scenario: str, env: dict[str, str], *extra: str) -> dict:
-    done = subprocess.run(
-        [
-            str(deployed.python),
-            str(DRIVER),
-            scenario,
-            "--repo",
-            str(deployed.repo),
-            "--broker",
-            deployed.broker,
-            "--url",
-            broker_url(deployed.broker),
-            "--package",
-            deployed.package,
-            "--input-event",
-            "PaymentAuthorized",
-            "--input-channel",
-            deployed.input_channel,
-            "--output-event",
-            "OrderConfirmed",
-            "--output-channel",
-            deployed.output_channel,
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **env},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return deployed.drive(scenario, *extra, script=DRIVER, env=env)
 
 
 @pytest.fixture(scope="module", params=BROKERS)

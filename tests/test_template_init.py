@@ -224,7 +224,7 @@ def test_template_test_is_red_for_the_one_release_that_is_broken(tmp_path: Path)
         ("upgrade v0.1.0 -> HEAD", False, "render"),
         ("upgrade v0.2.0 -> HEAD", True, "test"),
     ]
-    assert "[upgrade]" not in progress and "[3/3] upgrade v0.2.0 -> HEAD" in progress
+    assert "[3/3] upgrade v0.2.0 -> HEAD" in progress
 
 
 @pytest.mark.slow

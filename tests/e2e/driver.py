@@ -575,9 +575,8 @@ def _is_json_object(line: str) -> bool:
         return False
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["roundtrip", "at-least-once", "trace"])
+def add_service_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every driver takes: the generated repo and its flow on the broker."""
     for option in (
         "repo",
         "broker",
@@ -589,6 +588,12 @@ def main() -> None:
         "output-channel",
     ):
         parser.add_argument(f"--{option}", required=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scenario", choices=["roundtrip", "at-least-once", "trace"])
+    add_service_arguments(parser)
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--timeout", type=float, default=180)
     args = parser.parse_args()

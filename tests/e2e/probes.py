@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from driver import CLIENTS, Codec
+from driver import CLIENTS, Codec, add_service_arguments
 
 #: How long the slowed handler takes: SIGTERM comes in the middle of it.
 SLOW_SECONDS = 3.0
@@ -226,17 +226,7 @@ async def scenario(args: argparse.Namespace, codec: Codec) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    for option in (
-        "repo",
-        "broker",
-        "url",
-        "package",
-        "input-event",
-        "input-channel",
-        "output-event",
-        "output-channel",
-    ):
-        parser.add_argument(f"--{option}", required=True)
+    add_service_arguments(parser)
     args = parser.parse_args()
     codec = Codec(Path(args.repo), args.package, args.input_event, args.output_event)
     print(json.dumps(asyncio.run(scenario(args, codec))))

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from driver import Codec, Service, envelope, open_envelope
+from driver import Codec, Service, add_service_arguments, envelope, open_envelope
 
 Message = tuple[bytes, dict[str, str]]  # body, headers (correlation_id among them)
 Publish = Callable[[list[Message]], Awaitable[None]]
@@ -273,17 +273,7 @@ async def redelivery(args: argparse.Namespace, codec: Codec, service: Service) -
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenario", choices=["dead-letter", "redelivery"])
-    for option in (
-        "repo",
-        "broker",
-        "url",
-        "package",
-        "input-event",
-        "input-channel",
-        "output-event",
-        "output-channel",
-    ):
-        parser.add_argument(f"--{option}", required=True)
+    add_service_arguments(parser)
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--kill", action="store_true", help="redelivery: kill and restart first")
     parser.add_argument("--timeout", type=float, default=90)

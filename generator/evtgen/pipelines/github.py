@@ -181,7 +181,7 @@ def _image_job(model: PipelineModel, stage: Stage) -> dict[str, Any]:
 
 def _deploy_job(model: PipelineModel, stage: Stage) -> dict[str, Any]:
     image_stage = next(
-        s for s in model.stages if s.kind == "image" and s.name in _needs_closure(model, stage)
+        s for s in model.stages if s.kind == "image" and s.name in model.needs_closure(stage)
     )
     job = _job(model, stage, stage.title, {"contents": "write"})
     if image_stage.name not in stage.needs:
@@ -215,18 +215,6 @@ def _deploy_job(model: PipelineModel, stage: Stage) -> dict[str, Any]:
         },
     ]
     return job
-
-
-def _needs_closure(model: PipelineModel, stage: Stage) -> set[str]:
-    by_name = {s.name: s for s in model.stages}
-    seen: set[str] = set()
-    todo = list(stage.needs)
-    while todo:
-        name = todo.pop()
-        if name not in seen and name in by_name:
-            seen.add(name)
-            todo.extend(by_name[name].needs)
-    return seen
 
 
 def _ci(model: PipelineModel, ctx: Context) -> dict[str, Any]:

@@ -100,6 +100,18 @@ class PipelineModel:
     def stage(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)
 
+    def needs_closure(self, stage: Stage) -> set[str]:
+        """Every stage `stage` needs, directly or through the stages it needs."""
+        by_name = {s.name: s for s in self.stages}
+        seen: set[str] = set()
+        todo = list(stage.needs)
+        while todo:
+            name = todo.pop()
+            if name not in seen and name in by_name:
+                seen.add(name)
+                todo.extend(by_name[name].needs)
+        return seen
+
 
 def data_dir() -> Path:
     """`pipelines/` beside `generator/` in a checkout, else the copy inside the wheel."""

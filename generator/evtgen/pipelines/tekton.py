@@ -387,7 +387,7 @@ def _pipeline(model: PipelineModel, ctx: Context) -> dict[str, Any]:
             image = next(
                 s.name
                 for s in model.stages
-                if s.kind == "image" and s.name in _closure(model, stage)
+                if s.kind == "image" and s.name in model.needs_closure(stage)
             )
             task["params"] = [
                 {"name": "image", "value": "$(params.image)"},
@@ -450,18 +450,6 @@ def _pipeline(model: PipelineModel, ctx: Context) -> dict[str, Any]:
             ],
         },
     }
-
-
-def _closure(model: PipelineModel, stage: Stage) -> set[str]:
-    by_name = {s.name: s for s in model.stages}
-    seen: set[str] = set()
-    todo = list(stage.needs)
-    while todo:
-        name = todo.pop()
-        if name not in seen and name in by_name:
-            seen.add(name)
-            todo.extend(by_name[name].needs)
-    return seen
 
 
 def _run_workspaces(source: dict[str, Any]) -> list[dict[str, Any]]:
