@@ -43,12 +43,14 @@ from evtgen.loader import (
     _Reader,  # the model file's own checks, reused so both inputs obey the same rules
 )
 from evtgen.model import (
+    DEAD_LETTER_SUFFIX,
     Aggregate,
     Command,
     Event,
     Field,
     Model,
     Policy,
+    dead_letter_channel,
     default_channel,
     pascal,
     snake,
@@ -61,6 +63,9 @@ X_AGGREGATES = "x-evtgen-aggregates"
 X_COMMANDS = "x-evtgen-commands"
 X_POLICIES = "x-evtgen-policies"
 X_EXTERNAL = "x-evtgen-external"
+#: On a channel (and its message and send operation) of a document evtgen generated:
+#: the service's dead-letter channel of the channel with this key (docs/asyncapi.md).
+X_DEAD_LETTER_OF = "x-evtgen-dead-letter-of"
 
 #: Server protocols (AsyncAPI's names) of the brokers evtgen generates for.
 PROTOCOLS = {
@@ -165,6 +170,7 @@ class _Importer:
         self.files: dict[str, Any] = {}
         self.broker: str | None = None
         self.formats: set[str] = set()
+        self.dead_letters: dict[int, _DeadLetter] = {}  # by the channel object's id
 
     def fail(self, file: str, line: int, message: str) -> None:
         self.problems.append(Problem(file, line, message))
@@ -258,6 +264,7 @@ class _Importer:
         messages = self.channels(doc)
         self.unused_messages(doc, messages)
         operations = self.operations(doc, messages)
+        self.check_dead_letters(messages, operations)
         sent = {
             msg.event.name
             for op in operations
@@ -342,6 +349,8 @@ class _Importer:
                 if channel is not None or raw is None:
                     self.fail(self.file, line, f"channel {key} must be a mapping")
                 continue
+            if self.dead_letter_channel(channel, file, str(key), line):
+                continue  # where the service sends what it failed to handle: no event
             self.channel_extras(channel, file, str(key))
             address = self.address(channel, file, str(key), line)
             messages = channel.get("messages") or _empty(0)
@@ -548,6 +557,7 @@ class _Importer:
         if not isinstance(messages, LineMap):
             return
         on_channels = {m.node_id for m in used.values()}
+        on_channels |= {n for d in self.dead_letters.values() for n in d.message_ids}
         for key, raw in messages.items():
             message, _ = self.deref(raw, self.file)
             if isinstance(message, LineMap) and id(message) not in on_channels:
@@ -1036,6 +1046,8 @@ class _Importer:
                 if op is not None:
                     self.fail(self.file, line, f"operation {op_id} must be a mapping")
                 continue
+            if self.dead_letter_operation(op, file, str(op_id), line):
+                continue
             action = op.get("action")
             if action not in ("send", "receive"):
                 self.fail(
@@ -1116,6 +1128,82 @@ class _Importer:
             "every event needs a channel",
         )
         return None
+
+    # -- dead-letter channels (docs/asyncapi.md) --------------------------------
+
+    def dead_letter_channel(self, channel: LineMap, file: str, key: str, line: int) -> bool:
+        """Whether the channel is marked as a dead-letter channel: then it is the
+        generated service's own (`<channel>.dlq`), not an event; it is checked once
+        the operations are read."""
+        if X_DEAD_LETTER_OF not in channel:
+            return False
+        message_ids = set()
+        messages = channel.get("messages")
+        for raw in messages.values() if isinstance(messages, LineMap) else ():
+            message, _ = self.deref(raw, file)
+            message_ids.add(id(message))
+        self.dead_letters[id(channel)] = _DeadLetter(
+            key, channel[X_DEAD_LETTER_OF], channel.get("address"), file, line, message_ids
+        )
+        return True
+
+    def dead_letter_operation(self, op: LineMap, file: str, op_id: str, line: int) -> bool:
+        """Whether the operation is on a dead-letter channel (then it is no command or
+        policy): sending to it is what the generated service does anyway."""
+        raw = op.get("channel")
+        if not isinstance(raw, LineMap):
+            return False
+        said = len(self.problems)
+        channel, _ = self.deref(raw, file)
+        del self.problems[said:]  # a bad $ref is named once, where the operation is read
+        dead_letter = self.dead_letters.get(id(channel))
+        if dead_letter is None:
+            return False
+        if op.get("action") != "send":
+            self.warn(
+                file,
+                line,
+                f"operation {op_id} is on the dead-letter channel {dead_letter.key}, "
+                "which a generated service only sends to: it is not kept",
+            )
+        return True
+
+    def check_dead_letters(self, messages: dict[str, _Msg], operations: list[_Op]) -> None:
+        """A marked channel must be the dead-letter channel of a channel the service
+        receives from, at the address the generated service sends to; an unmarked
+        `<channel>.dlq` beside `<channel>` is an event, as in any document, but said."""
+        received = {op.msg.key for op in operations if op.action == "receive"}
+        for dead_letter in self.dead_letters.values():
+            source = messages.get(dead_letter.of) if isinstance(dead_letter.of, str) else None
+            where = f"channel {dead_letter.key} ({X_DEAD_LETTER_OF}: {dead_letter.of!r})"
+            if source is None or source.key not in received:
+                self.warn(
+                    dead_letter.file,
+                    dead_letter.line,
+                    f"{where} is not the dead-letter channel of a channel the service "
+                    "receives from: it is not kept; the generated service dead-letters "
+                    "each channel it receives from to <channel>.dlq",
+                )
+            elif dead_letter.address != dead_letter_channel(source.event.channel):
+                self.warn(
+                    dead_letter.file,
+                    dead_letter.line,
+                    f"{where}: the generated service dead-letters {source.event.channel} "
+                    f"to {dead_letter_channel(source.event.channel)}, not to "
+                    f"{dead_letter.address}",
+                )
+        channels = {m.event.channel: m for m in messages.values()}
+        for msg in messages.values():
+            source_channel = msg.event.channel.removesuffix(DEAD_LETTER_SUFFIX)
+            if source_channel != msg.event.channel and source_channel in channels:
+                self.warn(
+                    self.file,
+                    msg.event.line,
+                    f"channel {msg.key} ({msg.event.channel}) is read as event "
+                    f"{msg.event.name}, though its address is that of the dead-letter "
+                    f"channel of {channels[source_channel].key}; mark it with "
+                    f"{X_DEAD_LETTER_OF}: {channels[source_channel].key} if it is one",
+                )
 
     # -- the flow: aggregates, commands, policies ------------------------------
 
@@ -1240,6 +1328,18 @@ class _Importer:
         aggregate_fields = (identity, *(f for f in fields.values() if f.name != "id"))
         aggregate = Aggregate(aggregate_name, aggregate_fields, doc.line_of("info"))
         return [aggregate], commands, policies
+
+
+@dataclass
+class _DeadLetter:
+    """A channel marked with x-evtgen-dead-letter-of."""
+
+    key: str
+    of: Any  # the key of the channel it is the dead-letter channel of, if a string
+    address: Any
+    file: str
+    line: int
+    message_ids: set[int]
 
 
 @dataclass
