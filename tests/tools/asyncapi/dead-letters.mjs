@@ -1,5 +1,5 @@
-// What the real parser reads about a document's channels: `node dead-letters.mjs FILE`.
-// Prints one JSON document: for every channel its address, its dead-letter mark, the
+// What the real parser reads about documents' channels: `node dead-letters.mjs FILE...`.
+// Prints one JSON document, by file: for every channel its address, its dead-letter mark, the
 // headers of its messages once their traits are applied, its payloads (as parsed) and
 // its bindings; and every operation's action, channel and mark. Exits 1 when invalid.
 import { resolve } from 'node:path';
@@ -15,38 +15,42 @@ const mark = (o) => {
 };
 const bindings = (o) => Object.fromEntries(o.bindings().all().map((b) => [b.protocol(), b.value()]));
 
-const { document, diagnostics } = await fromFile(parser, resolve(process.argv[2])).parse();
-const errors = diagnostics.filter((d) => d.severity === 0);
-if (!document || errors.length) {
-  console.error(JSON.stringify(errors, null, 1));
-  process.exit(1);
+const read = {};
+for (const file of process.argv.slice(2)) {
+  const { document, diagnostics } = await fromFile(parser, resolve(file)).parse();
+  const errors = diagnostics.filter((d) => d.severity === 0);
+  if (!document || errors.length) {
+    console.error(`${file}: ${JSON.stringify(errors, null, 1)}`);
+    process.exit(1);
+  }
+  const channels = {};
+  for (const channel of document.channels().all()) {
+    channels[channel.id()] = {
+      address: channel.address(),
+      deadLetterOf: mark(channel),
+      bindings: bindings(channel),
+      messages: Object.fromEntries(
+        channel.messages().all().map((m) => [
+          m.id(),
+          {
+            deadLetterOf: mark(m),
+            headers: m.hasHeaders() ? Object.keys(m.headers().properties() || {}).sort() : [],
+            required: m.hasHeaders() ? m.headers().required() || [] : [],
+            payload: m.hasPayload() ? m.payload().json() : null,
+          },
+        ]),
+      ),
+    };
+  }
+  const operations = {};
+  for (const op of document.operations().all()) {
+    operations[op.id()] = {
+      action: op.action(),
+      channels: op.channels().all().map((c) => c.id()),
+      deadLetterOf: mark(op),
+      bindings: bindings(op),
+    };
+  }
+  read[file] = { channels, operations };
 }
-const channels = {};
-for (const channel of document.channels().all()) {
-  channels[channel.id()] = {
-    address: channel.address(),
-    deadLetterOf: mark(channel),
-    bindings: bindings(channel),
-    messages: Object.fromEntries(
-      channel.messages().all().map((m) => [
-        m.id(),
-        {
-          deadLetterOf: mark(m),
-          headers: m.hasHeaders() ? Object.keys(m.headers().properties() || {}).sort() : [],
-          required: m.hasHeaders() ? m.headers().required() || [] : [],
-          payload: m.hasPayload() ? m.payload().json() : null,
-        },
-      ]),
-    ),
-  };
-}
-const operations = {};
-for (const op of document.operations().all()) {
-  operations[op.id()] = {
-    action: op.action(),
-    channels: op.channels().all().map((c) => c.id()),
-    deadLetterOf: mark(op),
-    bindings: bindings(op),
-  };
-}
-console.log(JSON.stringify({ channels, operations }, null, 1));
+console.log(JSON.stringify(read));
