@@ -208,7 +208,7 @@ def test_dead_letter_channels_are_bound_as_the_broker_keeps_them(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("broker", BROKERS)
-def test_the_bindings_agree_with_fastStreams_own_description_of_the_service(
+def test_the_bindings_agree_with_faststreams_own_description_of_the_service(
     broker: str, tmp_path: Path
 ) -> None:
     """FastStream describes the running app's publishers itself: the dead-letter
