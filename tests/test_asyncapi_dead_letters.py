@@ -360,3 +360,14 @@ def test_a_marked_channel_the_service_would_not_send_to_is_named(
     edit: Any, warning: str, tmp_path: Path
 ) -> None:
     assert warnings_of(edited(sample_document(tmp_path), edit)) == [warning]
+
+
+def test_a_dead_letter_message_among_the_components_is_no_message_on_no_channel(
+    tmp_path: Path,
+) -> None:
+    def to_components(doc: dict[str, Any]) -> None:
+        messages = doc["channels"]["PaymentAuthorized_dlq"]["messages"]
+        doc["components"]["messages"]["PaymentAuthorized_dlq"] = messages["PaymentAuthorized_dlq"]
+        messages["PaymentAuthorized_dlq"] = {"$ref": "#/components/messages/PaymentAuthorized_dlq"}
+
+    assert warnings_of(edited(sample_document(tmp_path), to_components)) == []
