@@ -40,21 +40,46 @@ def deployed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     return deployed
 
 
-def test_a_poison_message_is_dead_lettered_after_its_attempts_and_the_rest_go_on(
+def test_a_message_that_cannot_be_decoded_is_dead_lettered_at_once_and_the_rest_go_on(
     deployed: Deployed,
 ) -> None:
+    # four attempts allowed, one made: the same bytes would fail the same way
     env = {"PAYMENT_AUTHORIZED_RETRY_MAX_ATTEMPTS": "4", "RETRY_BACKOFF_MS": "50"}
     result = drive(deployed, "dead-letter", env, "--count", "20")
     print(f"\n{deployed.broker}: {json.dumps(result)}")
     [dead] = result["dead_lettered"]
     assert dead["body_is_the_original"]
     headers = dead["headers"]
-    assert headers["dead_letter_attempts"] == "4"
+    assert headers["dead_letter_attempts"] == "1"
     assert headers["dead_letter_source"] == deployed.input_channel
-    assert headers["dead_letter_reason"]  # the decoder's error
+    assert headers["dead_letter_reason"].startswith(
+        "Undecodable: could not be decoded as PaymentAuthorized"
+        " (schemas/PaymentAuthorized.avsc, application/avro): "
+    )
     assert headers["ce_id"].startswith("poison-")  # its own headers travel with it
     assert headers["correlation_id"].startswith("poison-")
     assert result["good_processed"] == result["good_published"] == 20
+    assert result["metrics"] == {"events_failed_total": 1, "events_dead_lettered_total": 1}
+    assert result["exit_code"] == 0
+
+
+def test_a_poison_message_is_dead_lettered_after_its_attempts_and_the_rest_go_on(
+    deployed: Deployed,
+) -> None:
+    # the undecodable message again, with every failure retried as the setting asks
+    env = {
+        "PAYMENT_AUTHORIZED_RETRY_MAX_ATTEMPTS": "4",
+        "PAYMENT_AUTHORIZED_RETRY_NON_RETRYABLE": "true",
+        "RETRY_BACKOFF_MS": "50",
+    }
+    result = drive(deployed, "dead-letter", env, "--count", "20")
+    print(f"\n{deployed.broker}: {json.dumps(result)}")
+    [dead] = result["dead_lettered"]
+    assert dead["body_is_the_original"]
+    assert dead["headers"]["dead_letter_attempts"] == "4"
+    assert dead["headers"]["dead_letter_reason"].startswith("Undecodable: ")
+    assert result["good_processed"] == result["good_published"] == 20
+    assert result["metrics"] == {"events_failed_total": 4, "events_dead_lettered_total": 1}
     assert result["exit_code"] == 0
 
 

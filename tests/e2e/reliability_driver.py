@@ -8,7 +8,8 @@ of what it observed; tests/test_e2e_reliability.py asserts on it.
         --package P --input-event E --input-channel C --output-event F --output-channel D
 
 dead-letter: a message no handler can take (bytes that are not the event), then
-good events; reports the dead-letter channel's messages and the good ones' outputs.
+good events; reports the poison message as the dead-letter channel has it (earlier
+runs' are left out), the good ones' outputs and the service's failure counts.
 redelivery: an event, its output awaited, (with --kill) the service killed (SIGKILL)
 and started again, the same event (same `ce_id`) delivered again, then another event; reports
 how many outputs each caused. The settings (RETRY_*, DEDUPE_URL) come from the
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from driver import Codec, Service, add_service_arguments, envelope, open_envelope
+from driver import Codec, Service, add_service_arguments, envelope, open_envelope, scrape
 
 Message = tuple[bytes, dict[str, str]]  # body, headers (correlation_id among them)
 Publish = Callable[[list[Message]], Awaitable[None]]
@@ -195,6 +196,11 @@ async def dead_letter(args: argparse.Namespace, codec: Codec, service: Service) 
     ]
     wanted = {h["correlation_id"] for _, h in good}
     seen: list[tuple[str, bytes, dict[str, str]]] = []
+
+    def ours(channel: str, headers: dict[str, str]) -> bool:
+        """This run's poison message on the dead-letter channel (which keeps earlier runs')."""
+        return channel == dlq and headers.get("ce_id") == f"poison-{run}"
+
     service.start()
     await service.ready()
     async with CLIENTS[args.broker](args.url, args.input_channel, [args.output_channel, dlq]) as (
@@ -206,16 +212,17 @@ async def dead_letter(args: argparse.Namespace, codec: Codec, service: Service) 
 
         def done() -> bool:
             outputs = {h.get("correlation_id") for c, _, h in seen if c == args.output_channel}
-            return wanted <= outputs and any(c == dlq for c, _, _ in seen)
+            return wanted <= outputs and any(ours(c, h) for c, _, h in seen)
 
         with suppress(TimeoutError):
             await asyncio.wait_for(collect(received, done, seen), args.timeout)
         seconds = time.monotonic() - started
+    metrics = scrape(service.health_port)  # a process of its own: counts of this run only
     code, _ = service.stop()
     dead = [
         {"body_is_the_original": body == poison, "headers": h}
         for channel, body, h in seen
-        if channel == dlq
+        if ours(channel, h)
     ]
     outputs = [h.get("correlation_id") for c, _, h in seen if c == args.output_channel]
     return {
@@ -223,6 +230,11 @@ async def dead_letter(args: argparse.Namespace, codec: Codec, service: Service) 
         "good_published": len(good),
         "good_processed": len(wanted & set(outputs)),
         "seconds": round(seconds, 2),
+        # failed handler runs and dead-lettered messages of the input channel
+        "metrics": {
+            name: metrics.get(f'{name}{{channel="{args.input_channel}"}}', 0.0)
+            for name in ("events_failed_total", "events_dead_lettered_total")
+        },
         "exit_code": code,
     }
 
