@@ -36,7 +36,6 @@ from evtgen.fieldtypes import (
 )
 from evtgen.loader import (
     CHANNEL_NAME,
-    FIELD_NAME,
     TYPE_NAME,
     ModelError,
     Problem,
@@ -51,7 +50,6 @@ from evtgen.model import (
     Policy,
     default_channel,
     pascal,
-    snake,
 )
 from evtgen.schemas import avro_namespace
 from evtgen.yamllines import LineList, LineMap, YamlSyntaxError, load
@@ -995,21 +993,8 @@ class _Importer:
         return None
 
     def fields(self, specs: LineMap, file: str, owner: str) -> tuple[Field, ...]:
-        """Checked by the model's own rules (names, defaults), with the document's lines."""
-        for name in list(specs):
-            if (
-                isinstance(name, str)
-                and not FIELD_NAME.match(name)
-                and FIELD_NAME.match(snake(name))
-            ):
-                self.fail(
-                    file,
-                    specs.line_of(name),
-                    f"field name {name!r} of message {owner} is not snake_case: evtgen's field "
-                    f"names are the names on the wire, and {snake(name)!r} would change the "
-                    "messages; rename it in the document (or ask the producer to)",
-                )
-                del specs[name]
+        """Checked by the model's own rules (names, defaults), with the document's lines:
+        a name is kept as the wire name, the Python attribute is derived from it."""
         reader = _Reader(file)
         item = LineMap({"fields": specs})
         item.line, item.key_lines = specs.line, {"fields": specs.line}
