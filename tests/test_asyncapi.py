@@ -192,8 +192,9 @@ EXPECTED = {
     "must be letters, digits and '_', not starting with a digit",
     "unsupported/nested-object.yaml": "field address of message UserSignedUp is a nested object",
     "unsupported/one-of.yaml": "field method of message Paid uses oneOf",
-    "unsupported/parameterised-address.yaml": "has a parameterised address "
-    "'lights.{lightId}.measured'",
+    "unsupported/parameterised-address.yaml": "channel lightMeasured: parameter {lightId} of "
+    "address 'lights.{lightId}.measured' has no one value: a generated service publishes and "
+    "subscribes to fixed channels",
     "unsupported/protobuf.yaml": "schemaFormat 'application/vnd.google.protobuf;version=3' "
     "of message UserSignedUp is not supported",
     "unsupported/remote-ref.yaml": "references to remote documents are not supported",

@@ -20,6 +20,7 @@ warning otherwise.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,6 +50,7 @@ from evtgen.model import (
     Model,
     Policy,
     default_channel,
+    kebab,
     pascal,
 )
 from evtgen.schemas import avro_namespace
@@ -347,12 +349,16 @@ class _Importer:
                 self.warn(file, line, f"channel {key} has no messages: it is not kept (no event)")
                 continue
             if len(messages) > 1:
+                base = address or str(key)
+                split = ", ".join(f"{base}.{kebab(str(m))}" for m in messages)
                 self.fail(
                     file,
                     line,
                     f"channel {key} carries {len(messages)} messages "
                     f"({', '.join(map(str, messages))}): evtgen maps each channel to one "
-                    "event; give each message its own channel",
+                    "event type (its subscriber decodes one schema, and the Kafka consumer "
+                    "of a channel is one handler); give each message its own channel, "
+                    f"e.g. {split}",
                 )
                 continue
             ((msg_key, msg_raw),) = messages.items()
@@ -391,10 +397,12 @@ class _Importer:
 
     def channel_extras(self, channel: LineMap, file: str, key: str) -> None:
         for extra in ("servers", "parameters", "bindings"):
+            if extra == "parameters" and "{" in str(channel.get("address")):
+                continue  # fixed_parameters says what became of them
             if extra in channel:
                 what = {
                     "servers": "its servers are not kept (one broker for all)",
-                    "parameters": "its parameters are not kept",
+                    "parameters": "its parameters are not kept (its address has none)",
                     "bindings": _bindings_text(channel.get("bindings")),
                 }[extra]
                 self.warn(file, channel.line_of(extra), f"channel {key}: {what}")
@@ -430,13 +438,19 @@ class _Importer:
             )
             return None
         if "{" in address:
-            self.fail(
+            fixed = self.fixed_parameters(channel, file, key, address)
+            if fixed is None:
+                return None
+            address = fixed
+        if "/" in address and CHANNEL_NAME.match(_dotted(address)):
+            self.warn(
                 file,
                 channel.line_of("address"),
-                f"channel {key} has a parameterised address {address!r}: a generated "
-                "service uses fixed channels; give the channel a fixed address",
+                f"channel {key}: address {address!r} becomes {_dotted(address)!r} ('/' "
+                "separates levels as '.' does on NATS, RabbitMQ and Kafka, as their MQTT "
+                "bridges map it)",
             )
-            return None
+            address = _dotted(address)
         if not CHANNEL_NAME.match(address):
             self.fail(
                 file,
@@ -446,6 +460,49 @@ class _Importer:
             )
             return None
         return address
+
+    def fixed_parameters(self, channel: LineMap, file: str, key: str, address: str) -> str | None:
+        """The address with each `{parameter}` replaced by the one value the channel's
+        `parameters` give it (`default`, or an `enum` of one value); refused when a
+        parameter has no such value: a generated service has fixed channels (each event
+        type one publisher, one subscriber), and Kafka topics and Redis streams have no
+        wildcards to subscribe with (docs/asyncapi.md)."""
+        line = channel.line_of("address")
+        declared, params_file = self.deref(channel.get("parameters") or _empty(0), file)
+        if not isinstance(declared, LineMap):
+            declared = _empty(0)
+        values: dict[str, str] = {}
+        for name in _PARAMETER.findall(address):
+            raw = declared.get(name)
+            param, _ = self.deref(raw, params_file) if raw is not None else (None, file)
+            value = None
+            if isinstance(param, LineMap):
+                enum = param.get("enum")
+                if isinstance(param.get("default"), str):
+                    value = param["default"]
+                elif isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
+                    value = enum[0]
+            if value is None:
+                what = "is not in its parameters" if param is None else "has no one value"
+                self.fail(
+                    file,
+                    line,
+                    f"channel {key}: parameter {{{name}}} of address {address!r} {what}: "
+                    "a generated service publishes and subscribes to fixed channels (Kafka "
+                    "topics and Redis streams have no wildcards); give the parameter a "
+                    f"`default:` (or an `enum:` of one value) under parameters.{name}, or "
+                    "give the channel a fixed address",
+                )
+                return None
+            values[name] = value
+        fixed = _PARAMETER.sub(lambda m: values[m.group(1)], address)
+        self.warn(
+            file,
+            line,
+            f"channel {key}: address {address!r} is the fixed channel {fixed!r} "
+            f"({', '.join(f'{n}={v}' for n, v in values.items())}, the parameters' values)",
+        )
+        return fixed
 
     def event(
         self,
@@ -698,7 +755,14 @@ class _Importer:
         for key in schema:
             if key in allowed:
                 continue
-            if key in COMPOSITIONS:
+            if object_keys and key in ("oneOf", "anyOf"):
+                self.fail(
+                    file,
+                    schema.line_of(key),
+                    f"{owner} is one of several schemas ({key}): an event has one schema; "
+                    "make each alternative a message of its own, on a channel of its own",
+                )
+            elif key in COMPOSITIONS:
                 self.fail(
                     file,
                     schema.line_of(key),
@@ -1251,6 +1315,15 @@ def _pointer(root: Any, pointer: str) -> Any:
         else:
             return _MISSING
     return node
+
+
+#: A parameter in a channel's address: `lights.{lightId}.measured`.
+_PARAMETER = re.compile(r"\{([^{}]*)\}")
+
+
+def _dotted(address: str) -> str:
+    """An MQTT-style address (`a/b/c`) with '.' between its levels."""
+    return address.strip("/").replace("/", ".")
 
 
 def _empty(line: int) -> LineMap:

@@ -23,6 +23,7 @@ from evtgen.fieldtypes import (
 )
 from evtgen.model import (
     NO_DEFAULT,
+    WIRE_NAME,
     Aggregate,
     Command,
     Event,
@@ -31,7 +32,6 @@ from evtgen.model import (
     Policy,
     Saga,
     SagaStep,
-    WIRE_NAME,
     default_channel,
     python_name,
     snake,
