@@ -335,8 +335,10 @@ def test_streetlights_with_one_streetlight_becomes_a_service(tmp_path: Path) -> 
     assert {c.name for c in model.commands} >= {"TurnOn", "TurnOff", "DimLightCommand"}
     assert imported.broker == "kafka"  # kafka-secure
     said = "\n".join(w.message for w in imported.warnings)
-    assert "address 'smartylighting.streetlights.1.0.event.{streetlightId}.lighting.measured' "
-    "is the fixed channel" in said
+    assert (
+        "address 'smartylighting.streetlights.1.0.event.{streetlightId}.lighting.measured' "
+        "is the fixed channel 'smartylighting.streetlights.1.0.event.42.lighting.measured'"
+    ) in said
     assert "streetlightId=42" in said
 
 
@@ -454,7 +456,10 @@ def test_a_one_of_payload_is_refused_as_several_messages(tmp_path: Path) -> None
     ("parameters", "expected"),
     [
         ("", "parameter {id} of address 'things.{id}' is not in its parameters"),
-        ("    parameters: {id: {enum: [a, b]}}\n", "parameter {id} of address 'things.{id}' has no"),
+        (
+            "    parameters: {id: {enum: [a, b]}}\n",
+            "parameter {id} of address 'things.{id}' has no",
+        ),
     ],
 )
 def test_a_parameter_without_one_value_is_refused(
