@@ -474,7 +474,7 @@ class _Importer:
         values: dict[str, str] = {}
         for name in _PARAMETER.findall(address):
             raw = declared.get(name)
-            param, _ = self.deref(raw, params_file) if raw is not None else (None, file)
+            param, param_file = self.deref(raw, params_file) if raw is not None else (None, file)
             value = None
             if isinstance(param, LineMap):
                 enum = param.get("enum")
@@ -484,14 +484,19 @@ class _Importer:
                     value = enum[0]
             if value is None:
                 what = "is not in its parameters" if param is None else "has no one value"
+                where = (
+                    f" (defined at {Path(param_file).name}:{param.line})"
+                    if isinstance(param, LineMap)
+                    else f" under the channel's parameters.{name}"
+                )
                 self.fail(
                     file,
                     line,
                     f"channel {key}: parameter {{{name}}} of address {address!r} {what}: "
                     "a generated service publishes and subscribes to fixed channels (Kafka "
                     "topics and Redis streams have no wildcards); give the parameter a "
-                    f"`default:` (or an `enum:` of one value) under parameters.{name}, or "
-                    "give the channel a fixed address",
+                    f"`default:` (or an `enum:` of one value){where}, or give the channel "
+                    "a fixed address",
                 )
                 return None
             values[name] = value
