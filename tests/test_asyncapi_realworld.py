@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import textwrap
 import uuid
@@ -207,7 +208,7 @@ components:
 # The one edit that makes Streetlights a service with fixed channels: which streetlight.
 ONE_STREETLIGHT = STREETLIGHTS.replace(
     "      description: The ID of the streetlight.\n",
-    "      description: The ID of the streetlight.\n      default: '{light}'\n",
+    "      description: The ID of the streetlight.\n      default: '@LIGHT@'\n",
 )
 
 # A shop's checkout: camelCase, a keyword (`from`) and a pydantic name (`schema`) as
@@ -224,7 +225,7 @@ channels:
     parameters:
       region:
         description: The shop's region.
-        enum: ['{region}']
+        enum: ['@REGION@']
     messages:
       orderPlaced:
         $ref: '#/components/messages/orderPlaced'
@@ -232,7 +233,7 @@ channels:
     address: shop/{region}/payments/requested
     parameters:
       region:
-        default: '{region}'
+        default: '@REGION@'
     messages:
       paymentRequested:
         $ref: '#/components/messages/paymentRequested'
@@ -287,6 +288,28 @@ def fields(model: Model, event: str) -> dict[str, Field]:
     return {f.name: f for f in model.event(event).fields}
 
 
+def test_the_documents_here_are_valid_asyncapi_by_the_real_parser(tmp_path: Path) -> None:
+    checker = ROOT / "tests" / "tools" / "asyncapi"
+    if shutil.which("node") is None or not (checker / "node_modules").is_dir():
+        pytest.fail(
+            "the AsyncAPI checker is not installed: it needs Node.js and "
+            "`npm ci --prefix tests/tools/asyncapi` (.ci/run does both)"
+        )
+    documents = [
+        write(tmp_path, STREETLIGHTS, "streetlights.yaml"),
+        write(tmp_path, ONE_STREETLIGHT.replace("@LIGHT@", "42"), "one-streetlight.yaml"),
+        write(tmp_path, CHECKOUT.replace("@REGION@", "eu"), "checkout.yaml"),
+    ]
+    done = subprocess.run(
+        ["node", str(checker / "validate.mjs"), *map(str, documents)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("valid AsyncAPI 3.0.0") == len(documents)
+
+
 # -- Streetlights ----------------------------------------------------------------------
 
 
@@ -316,7 +339,7 @@ def test_streetlights_as_published_is_refused_naming_each_open_parameter(
 
 
 def test_streetlights_with_one_streetlight_becomes_a_service(tmp_path: Path) -> None:
-    path = write(tmp_path, ONE_STREETLIGHT.replace("{light}", "42"))
+    path = write(tmp_path, ONE_STREETLIGHT.replace("@LIGHT@", "42"))
     imported = load_asyncapi(path, service="streetlights")
     model = imported.model
     channels = {e.name: e.channel for e in model.events}
@@ -343,7 +366,7 @@ def test_streetlights_with_one_streetlight_becomes_a_service(tmp_path: Path) -> 
 
 
 def test_mqtt_style_addresses_become_dotted_channels(tmp_path: Path) -> None:
-    mqtt = ONE_STREETLIGHT.replace("{light}", "7").replace(
+    mqtt = ONE_STREETLIGHT.replace("@LIGHT@", "7").replace(
         "smartylighting.streetlights.1.0.", "smartylighting/streetlights/1/0/"
     )
     imported = load_asyncapi(write(tmp_path, mqtt), service="streetlights")
@@ -357,7 +380,7 @@ def test_mqtt_style_addresses_become_dotted_channels(tmp_path: Path) -> None:
 
 
 def test_checkout_keeps_every_wire_name(tmp_path: Path) -> None:
-    path = write(tmp_path, CHECKOUT.replace("{region}", "eu"))
+    path = write(tmp_path, CHECKOUT.replace("@REGION@", "eu"))
     model = load_asyncapi(path, service="checkout").model
     assert wire(model, "OrderPlaced") == [
         ("orderId", "order_id"),
@@ -377,7 +400,7 @@ def test_checkout_keeps_every_wire_name(tmp_path: Path) -> None:
 def test_generated_files_agree_on_the_wire_names_and_read_back(
     schema_format: str, tmp_path: Path
 ) -> None:
-    path = write(tmp_path, CHECKOUT.replace("{region}", "eu"))
+    path = write(tmp_path, CHECKOUT.replace("@REGION@", "eu"))
     repo = tmp_path / "checkout"
     done = run_evtgen(
         "new", "service", "checkout", "--asyncapi", path, "--dest", repo,
@@ -539,7 +562,7 @@ def test_checkout_answers_an_order_with_camel_case_on_the_wire(
     broker: str, schema_format: str, tmp_path: Path
 ) -> None:
     region = f"r{uuid.uuid4().hex[:8]}"  # channels of this run only
-    path = write(tmp_path, CHECKOUT.replace("{region}", region))
+    path = write(tmp_path, CHECKOUT.replace("@REGION@", region))
     repo = tmp_path / "checkout"
     done = run_evtgen(
         "new", "service", "checkout", "--asyncapi", path, "--dest", repo,
@@ -575,7 +598,7 @@ def test_checkout_answers_an_order_with_camel_case_on_the_wire(
 @pytest.mark.brokers
 def test_streetlights_service_runs_on_kafka(tmp_path: Path) -> None:
     light = f"l{uuid.uuid4().hex[:8]}"
-    path = write(tmp_path, ONE_STREETLIGHT.replace("{light}", light))
+    path = write(tmp_path, ONE_STREETLIGHT.replace("@LIGHT@", light))
     repo = tmp_path / "streetlights"
     done = run_evtgen(
         "new", "service", "streetlights", "--asyncapi", path, "--dest", repo, "--defaults",
