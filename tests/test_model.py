@@ -8,7 +8,7 @@ import pytest
 
 from evtgen.fieldtypes import FieldType
 from evtgen.loader import ModelError, parse_model
-from evtgen.model import default_channel, kebab, pascal, snake
+from evtgen.model import default_channel, kebab, pascal, python_name, snake
 from evtgen.templates import sample_model_path
 
 SPEC_MODEL = """\
@@ -221,6 +221,7 @@ def test_each_mistake_names_the_file_and_line(text: str, expected: str) -> None:
         ("from", "from_"),
         ("schema", "schema_"),
         ("list", "list_"),
+        ("parse_obj", "parse_obj_"),
         ("model_config", "f_model_config"),
         ("_id", "id"),
     ],
@@ -229,6 +230,14 @@ def test_a_field_keeps_its_wire_name_and_gets_a_python_name(wire: str, attr: str
     model = parse_model(f"service: s\nevents:\n  - name: E\n    fields: {{{wire}: string}}\n", "m")
     (field,) = model.event("E").fields
     assert (field.name, field.attr) == (wire, attr)
+
+
+def test_no_field_shadows_an_attribute_of_pydantics_base_model() -> None:
+    from pydantic import BaseModel
+
+    public = [name for name in dir(BaseModel) if not name.startswith("_")]
+    assert public  # the pydantic the generated services pin
+    assert [name for name in public if python_name(name) == name] == []
 
 
 def test_all_problems_are_reported_at_once_in_line_order() -> None:

@@ -37,8 +37,9 @@ def pascal(name: str) -> str:
 WIRE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: A field name the generated Python uses as is.
 PYTHON_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-# Names the generated code already uses for itself: pydantic's own attributes and the
-# types in annotations. A field named so gets another Python attribute (python_name).
+# Names the generated code already uses for itself: pydantic's BaseModel attributes
+# (a field of that name shadows one: pydantic warns) and the types in annotations.
+# A field named so gets another Python attribute (python_name).
 RESERVED_FIELDS = frozenset(
     {
         "model_config",
@@ -49,6 +50,12 @@ RESERVED_FIELDS = frozenset(
         "copy",
         "validate",
         "construct",
+        "from_orm",
+        "parse_file",
+        "parse_obj",
+        "parse_raw",
+        "schema_json",
+        "update_forward_refs",
         "fields",
         "self",
         "str",
@@ -67,7 +74,7 @@ def python_name(name: str) -> str:
     (`sentAt` -> `sent_at`), `f_` before one that starts with a digit or pydantic's
     `model_` (`model_config` -> `f_model_config`), `_` after a keyword or a name the
     message classes use (`from` -> `from_`, `schema` -> `schema_`)."""
-    if PYTHON_NAME.match(name) and not _taken(name):
+    if PYTHON_NAME.match(name) and not _taken(name) and not name.startswith("model_"):
         return name
     attr = re.sub(r"_+", "_", snake(name)).strip("_")
     if not attr or attr[0].isdigit() or attr.startswith("model_"):
