@@ -397,7 +397,7 @@ class _Importer:
 
     def channel_extras(self, channel: LineMap, file: str, key: str) -> None:
         for extra in ("servers", "parameters", "bindings"):
-            if extra == "parameters" and "{" in str(channel.get("address")):
+            if extra == "parameters" and _PARAMETER.search(str(channel.get("address"))):
                 continue  # fixed_parameters says what became of them
             if extra in channel:
                 what = {
@@ -437,7 +437,7 @@ class _Importer:
                 file, channel.line_of("address"), f"address of channel {key} must be a string"
             )
             return None
-        if "{" in address:
+        if _PARAMETER.search(address):
             fixed = self.fixed_parameters(channel, file, key, address)
             if fixed is None:
                 return None
