@@ -188,12 +188,13 @@ EXPECTED = {
     "unsupported/avro-float.yaml": "field celsius of message Measured is of Avro type 'float'",
     "unsupported/avro-map.yaml": "field labels of message UserSignedUp is a map",
     "unsupported/avro-union.yaml": "is a union ['string', 'long'] (only a type with null",
-    "unsupported/camel-case-field.yaml": "field name 'userId' of message UserSignedUp is not "
-    "snake_case: evtgen's field names are the names on the wire, and 'user_id' would change",
+    "unsupported/field-name-not-a-name.yaml": "field name 'user-id' of message UserSignedUp "
+    "must be letters, digits and '_', not starting with a digit",
     "unsupported/nested-object.yaml": "field address of message UserSignedUp is a nested object",
     "unsupported/one-of.yaml": "field method of message Paid uses oneOf",
-    "unsupported/parameterised-address.yaml": "has a parameterised address "
-    "'lights.{lightId}.measured'",
+    "unsupported/parameterised-address.yaml": "channel lightMeasured: parameter {lightId} of "
+    "address 'lights.{lightId}.measured' has no one value: a generated service publishes and "
+    "subscribes to fixed channels",
     "unsupported/protobuf.yaml": "schemaFormat 'application/vnd.google.protobuf;version=3' "
     "of message UserSignedUp is not supported",
     "unsupported/remote-ref.yaml": "references to remote documents are not supported",
@@ -284,20 +285,42 @@ def test_a_default_that_does_not_fit_its_type_is_refused(tmp_path: Path) -> None
     ]
 
 
-def test_names_the_model_reserves_are_refused_at_their_line(tmp_path: Path) -> None:
+def test_names_python_cannot_use_are_kept_on_the_wire(tmp_path: Path) -> None:
     path = one_channel(
         tmp_path,
         """\
         type: object
+        required: [schema, from, sentAt]
         properties:
-          schema: {type: string}  # refused
+          schema: {type: string}
+          from: {type: string}
+          sentAt: {type: string, format: date-time}
+        """,
+    )
+    model = load_asyncapi(path, service="things").model
+    assert [(f.name, f.attr) for f in model.event("Thing").fields] == [
+        ("schema", "schema_"),
+        ("from", "from_"),
+        ("sentAt", "sent_at"),
+    ]
+
+
+def test_field_names_that_become_one_python_name_are_refused(tmp_path: Path) -> None:
+    path = one_channel(
+        tmp_path,
+        """\
+        type: object
+        required: [userId, user_id]
+        properties:
+          userId: {type: string}
+          user_id: {type: string}  # refused
         """,
     )
     with pytest.raises(ModelError) as refused:
         load_asyncapi(path, service="things")
     assert messages(refused.value.problems) == [
-        f"doc.yaml:{marked_line(path)}: field name 'schema' of message Thing is reserved by "
-        "the message classes; choose another name"
+        f"doc.yaml:{marked_line(path)}: field names 'userId' and 'user_id' of message Thing "
+        "both become 'user_id' in Python; rename one"
     ]
 
 

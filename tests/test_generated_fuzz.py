@@ -55,6 +55,11 @@ FIELD_NAMES = st.sampled_from(
         "reference",
         "count",
         "price",
+        # wire names that are not Python names: aliases (docs/asyncapi.md)
+        "sentAt",
+        "customerId",
+        "from",
+        "schema",
     ]
 )
 SCALAR = st.sampled_from(

@@ -8,7 +8,7 @@ import pytest
 
 from evtgen.fieldtypes import FieldType
 from evtgen.loader import ModelError, parse_model
-from evtgen.model import default_channel, kebab, pascal, snake
+from evtgen.model import default_channel, kebab, pascal, python_name, snake
 from evtgen.templates import sample_model_path
 
 SPEC_MODEL = """\
@@ -128,12 +128,12 @@ def test_field_types_in_both_spellings() -> None:
             "m.yaml:3: event name 'order_placed' must be PascalCase",
         ),
         (
-            "service: s\nevents:\n  - name: E\n    fields: {OrderId: uuid}\n",
-            "m.yaml:4: field name 'OrderId' of event E must be snake_case",
+            "service: s\nevents:\n  - name: E\n    fields: {order-id: uuid}\n",
+            "m.yaml:4: field name 'order-id' of event E must be letters, digits and '_'",
         ),
         (
-            "service: s\nevents:\n  - name: E\n    fields: {class: uuid}\n",
-            "m.yaml:4: field name 'class' of event E must be snake_case",
+            "service: s\nevents:\n  - name: E\n    fields: {1st: uuid}\n",
+            "m.yaml:4: field name '1st' of event E must be letters, digits and '_'",
         ),
         ("service: Orders_Svc\n", "m.yaml:1: service name 'Orders_Svc' is not lowercase"),
         (
@@ -195,8 +195,8 @@ def test_field_types_in_both_spellings() -> None:
             "m.yaml:4: event name 'HttpRequest' becomes 'http_request' in Python",
         ),
         (
-            "service: s\nevents:\n  - {name: E, fields: {list: string}}\n",
-            "m.yaml:3: field name 'list' of event E is reserved",
+            "service: s\nevents:\n  - name: E\n    fields: {userId: uuid, user_id: uuid}\n",
+            "m.yaml:4: field names 'userId' and 'user_id' of event E both become 'user_id'",
         ),
         (
             "service: s\nevents:\n  - name: E\ncommands:\n  - name: C\n    aggregate: A\n"
@@ -209,6 +209,35 @@ def test_field_types_in_both_spellings() -> None:
 def test_each_mistake_names_the_file_and_line(text: str, expected: str) -> None:
     found = problems(text)
     assert any(p.startswith(expected) for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("wire", "attr"),
+    [
+        ("order_id", "order_id"),  # a model written before wire names: unchanged
+        ("sentAt", "sent_at"),
+        ("HTTPStatus", "http_status"),
+        ("class", "class_"),
+        ("from", "from_"),
+        ("schema", "schema_"),
+        ("list", "list_"),
+        ("parse_obj", "parse_obj_"),
+        ("model_config", "f_model_config"),
+        ("_id", "id"),
+    ],
+)
+def test_a_field_keeps_its_wire_name_and_gets_a_python_name(wire: str, attr: str) -> None:
+    model = parse_model(f"service: s\nevents:\n  - name: E\n    fields: {{{wire}: string}}\n", "m")
+    (field,) = model.event("E").fields
+    assert (field.name, field.attr) == (wire, attr)
+
+
+def test_no_field_shadows_an_attribute_of_pydantics_base_model() -> None:
+    from pydantic import BaseModel
+
+    public = [name for name in dir(BaseModel) if not name.startswith("_")]
+    assert public  # the pydantic the generated services pin
+    assert [name for name in public if python_name(name) == name] == []
 
 
 def test_all_problems_are_reported_at_once_in_line_order() -> None:

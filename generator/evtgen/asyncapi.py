@@ -20,6 +20,7 @@ warning otherwise.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,7 +37,6 @@ from evtgen.fieldtypes import (
 )
 from evtgen.loader import (
     CHANNEL_NAME,
-    FIELD_NAME,
     TYPE_NAME,
     ModelError,
     Problem,
@@ -52,8 +52,8 @@ from evtgen.model import (
     Policy,
     dead_letter_channel,
     default_channel,
+    kebab,
     pascal,
-    snake,
 )
 from evtgen.schemas import avro_namespace
 from evtgen.yamllines import LineList, LineMap, YamlSyntaxError, load
@@ -358,12 +358,16 @@ class _Importer:
                 self.warn(file, line, f"channel {key} has no messages: it is not kept (no event)")
                 continue
             if len(messages) > 1:
+                base = address or str(key)
+                split = ", ".join(f"{base}.{kebab(str(m))}" for m in messages)
                 self.fail(
                     file,
                     line,
                     f"channel {key} carries {len(messages)} messages "
                     f"({', '.join(map(str, messages))}): evtgen maps each channel to one "
-                    "event; give each message its own channel",
+                    "event type (its subscriber decodes one schema, and the Kafka consumer "
+                    "of a channel is one handler); give each message its own channel, "
+                    f"e.g. {split}",
                 )
                 continue
             ((msg_key, msg_raw),) = messages.items()
@@ -402,10 +406,12 @@ class _Importer:
 
     def channel_extras(self, channel: LineMap, file: str, key: str) -> None:
         for extra in ("servers", "parameters", "bindings"):
+            if extra == "parameters" and _PARAMETER.search(str(channel.get("address"))):
+                continue  # fixed_parameters says what became of them
             if extra in channel:
                 what = {
                     "servers": "its servers are not kept (one broker for all)",
-                    "parameters": "its parameters are not kept",
+                    "parameters": "its parameters are not kept (its address has none)",
                     "bindings": _bindings_text(channel.get("bindings")),
                 }[extra]
                 self.warn(file, channel.line_of(extra), f"channel {key}: {what}")
@@ -440,14 +446,20 @@ class _Importer:
                 file, channel.line_of("address"), f"address of channel {key} must be a string"
             )
             return None
-        if "{" in address:
-            self.fail(
+        if _PARAMETER.search(address):
+            fixed = self.fixed_parameters(channel, file, key, address)
+            if fixed is None:
+                return None
+            address = fixed
+        if "/" in address and CHANNEL_NAME.match(_dotted(address)):
+            self.warn(
                 file,
                 channel.line_of("address"),
-                f"channel {key} has a parameterised address {address!r}: a generated "
-                "service uses fixed channels; give the channel a fixed address",
+                f"channel {key}: address {address!r} becomes {_dotted(address)!r} ('/' "
+                "separates levels as '.' does on NATS, RabbitMQ and Kafka, as their MQTT "
+                "bridges map it)",
             )
-            return None
+            address = _dotted(address)
         if not CHANNEL_NAME.match(address):
             self.fail(
                 file,
@@ -457,6 +469,54 @@ class _Importer:
             )
             return None
         return address
+
+    def fixed_parameters(self, channel: LineMap, file: str, key: str, address: str) -> str | None:
+        """The address with each `{parameter}` replaced by the one value the channel's
+        `parameters` give it (`default`, or an `enum` of one value); refused when a
+        parameter has no such value: a generated service has fixed channels (each event
+        type one publisher, one subscriber), and Kafka topics and Redis streams have no
+        wildcards to subscribe with (docs/asyncapi.md)."""
+        line = channel.line_of("address")
+        declared, params_file = self.deref(channel.get("parameters") or _empty(0), file)
+        if not isinstance(declared, LineMap):
+            declared = _empty(0)
+        values: dict[str, str] = {}
+        for name in _PARAMETER.findall(address):
+            raw = declared.get(name)
+            param, param_file = self.deref(raw, params_file) if raw is not None else (None, file)
+            value = None
+            if isinstance(param, LineMap):
+                enum = param.get("enum")
+                if isinstance(param.get("default"), str):
+                    value = param["default"]
+                elif isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
+                    value = enum[0]
+            if value is None:
+                what = "is not in its parameters" if param is None else "has no one value"
+                where = (
+                    f" (defined at {Path(param_file).name}:{param.line})"
+                    if isinstance(param, LineMap)
+                    else f" under the channel's parameters.{name}"
+                )
+                self.fail(
+                    file,
+                    line,
+                    f"channel {key}: parameter {{{name}}} of address {address!r} {what}: "
+                    "a generated service publishes and subscribes to fixed channels (Kafka "
+                    "topics and Redis streams have no wildcards); give the parameter a "
+                    f"`default:` (or an `enum:` of one value){where}, or give the channel "
+                    "a fixed address",
+                )
+                return None
+            values[name] = value
+        fixed = _PARAMETER.sub(lambda m: values[m.group(1)], address)
+        self.warn(
+            file,
+            line,
+            f"channel {key}: address {address!r} is the fixed channel {fixed!r} "
+            f"({', '.join(f'{n}={v}' for n, v in values.items())}, the parameters' values)",
+        )
+        return fixed
 
     def event(
         self,
@@ -710,7 +770,14 @@ class _Importer:
         for key in schema:
             if key in allowed:
                 continue
-            if key in COMPOSITIONS:
+            if object_keys and key in ("oneOf", "anyOf"):
+                self.fail(
+                    file,
+                    schema.line_of(key),
+                    f"{owner} is one of several schemas ({key}): an event has one schema; "
+                    "make each alternative a message of its own, on a channel of its own",
+                )
+            elif key in COMPOSITIONS:
                 self.fail(
                     file,
                     schema.line_of(key),
@@ -1005,21 +1072,8 @@ class _Importer:
         return None
 
     def fields(self, specs: LineMap, file: str, owner: str) -> tuple[Field, ...]:
-        """Checked by the model's own rules (names, defaults), with the document's lines."""
-        for name in list(specs):
-            if (
-                isinstance(name, str)
-                and not FIELD_NAME.match(name)
-                and FIELD_NAME.match(snake(name))
-            ):
-                self.fail(
-                    file,
-                    specs.line_of(name),
-                    f"field name {name!r} of message {owner} is not snake_case: evtgen's field "
-                    f"names are the names on the wire, and {snake(name)!r} would change the "
-                    "messages; rename it in the document (or ask the producer to)",
-                )
-                del specs[name]
+        """Checked by the model's own rules (names, defaults), with the document's lines:
+        a name is kept as the wire name, the Python attribute is derived from it."""
         reader = _Reader(file)
         item = LineMap({"fields": specs})
         item.line, item.key_lines = specs.line, {"fields": specs.line}
@@ -1366,6 +1420,15 @@ def _pointer(root: Any, pointer: str) -> Any:
         else:
             return _MISSING
     return node
+
+
+#: A parameter in a channel's address: `lights.{lightId}.measured`.
+_PARAMETER = re.compile(r"\{([^{}]*)\}")
+
+
+def _dotted(address: str) -> str:
+    """An MQTT-style address (`a/b/c`) with '.' between its levels."""
+    return address.strip("/").replace("/", ".")
 
 
 def _empty(line: int) -> LineMap:

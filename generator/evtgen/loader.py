@@ -23,6 +23,7 @@ from evtgen.fieldtypes import (
 )
 from evtgen.model import (
     NO_DEFAULT,
+    WIRE_NAME,
     Aggregate,
     Command,
     Event,
@@ -32,6 +33,7 @@ from evtgen.model import (
     Saga,
     SagaStep,
     default_channel,
+    python_name,
     snake,
 )
 from evtgen.yamllines import LineList, LineMap, YamlSyntaxError, load, plain
@@ -41,26 +43,6 @@ FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Names the generated code already uses for itself; a model using them would
-# break it. Fields: pydantic's own attributes and the types in annotations.
-RESERVED_FIELDS = {
-    "model_config",
-    "model_fields",
-    "schema",
-    "json",
-    "dict",
-    "copy",
-    "validate",
-    "construct",
-    "fields",
-    "self",
-    "str",
-    "int",
-    "float",
-    "bool",
-    "list",
-    "datetime",
-}
 # Classes beside the model's own in the generated modules.
 RESERVED_TYPES = {
     "Message",
@@ -617,22 +599,28 @@ class _Reader:
             self.fail(item.line_of("fields"), f"fields of {owner} must be a mapping of name: type")
             return ()
         found = []
+        attrs: dict[str, str] = {}
         for name, spec in value.items():
             where = value.line_of(name)
-            if not isinstance(name, str) or not FIELD_NAME.match(name) or keyword.iskeyword(name):
+            # The name is the one on the wire; the generated Python may use another
+            # (python_name: `sentAt` -> `sent_at`, `from` -> `from_`), so any name
+            # Avro and JSON can both carry is fine.
+            if not isinstance(name, str) or not WIRE_NAME.match(name):
                 self.fail(
                     where,
-                    f"field name {name!r} of {owner} must be snake_case "
-                    "(lowercase letters, digits, '_') and not a Python keyword",
+                    f"field name {name!r} of {owner} must be letters, digits and '_', "
+                    "not starting with a digit (a name Avro and JSON can both carry)",
                 )
                 continue
-            if name in RESERVED_FIELDS or name.startswith("model_"):
+            attr = python_name(name)
+            if attr in attrs:
                 self.fail(
                     where,
-                    f"field name {name!r} of {owner} is reserved by the message "
-                    "classes; choose another name",
+                    f"field names {attrs[attr]!r} and {name!r} of {owner} both become "
+                    f"{attr!r} in Python; rename one",
                 )
                 continue
+            attrs[attr] = name
             built = self.field(name, spec, where, owner)
             if built:
                 found.append(built)

@@ -6,6 +6,7 @@ template view, the schema writers) reads only these objects.
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +32,63 @@ def pascal(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[_\-]+", name) if part)
 
 
+#: A field's name as the model (and the wire: JSON keys, Avro field names) spells it:
+#: Avro's rule for names, which JSON keys also satisfy.
+WIRE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: A field name the generated Python uses as is.
+PYTHON_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Names the generated code already uses for itself: pydantic's BaseModel attributes
+# (a field of that name shadows one: pydantic warns) and the types in annotations.
+# A field named so gets another Python attribute (python_name).
+RESERVED_FIELDS = frozenset(
+    {
+        "model_config",
+        "model_fields",
+        "schema",
+        "json",
+        "dict",
+        "copy",
+        "validate",
+        "construct",
+        "from_orm",
+        "parse_file",
+        "parse_obj",
+        "parse_raw",
+        "schema_json",
+        "update_forward_refs",
+        "fields",
+        "self",
+        "str",
+        "int",
+        "float",
+        "bool",
+        "list",
+        "datetime",
+    }
+)
+
+
+def python_name(name: str) -> str:
+    """The Python attribute of a field whose wire name is `name` (docs/asyncapi.md):
+    the name itself when it is snake_case and free; else its snake_case
+    (`sentAt` -> `sent_at`), `f_` before one that starts with a digit or pydantic's
+    `model_` (`model_config` -> `f_model_config`), `_` after a keyword or a name the
+    message classes use (`from` -> `from_`, `schema` -> `schema_`)."""
+    if PYTHON_NAME.match(name) and not _taken(name) and not name.startswith("model_"):
+        return name
+    attr = re.sub(r"_+", "_", snake(name)).strip("_")
+    if not attr or attr[0].isdigit() or attr.startswith("model_"):
+        attr = "f_" + attr
+    return attr + "_" if _taken(attr) else attr
+
+
+def _taken(name: str) -> bool:
+    return keyword.iskeyword(name) or name in RESERVED_FIELDS
+
+
 @dataclass(frozen=True)
 class Field:
+    #: the name on the wire (a JSON key, an Avro field name), as the model spells it
     name: str
     type: FieldType
     default: Any = NO_DEFAULT
@@ -41,6 +97,12 @@ class Field:
     @property
     def has_default(self) -> bool:
         return self.default is not NO_DEFAULT
+
+    @property
+    def attr(self) -> str:
+        """The attribute in the generated Python (an alias of the wire name when they
+        differ)."""
+        return python_name(self.name)
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def python_literal(field_type: FieldType, value: Any) -> str:
     return repr(value)
 
 
-def _field(field: Field, code: list[str]) -> dict[str, Any]:
+def _field(field: Field, code: list[str], *, message: bool = True) -> dict[str, Any]:
     """A message-class field: `name: python = default`."""
     python = field.type.python()
     if field.has_default:
@@ -117,19 +117,27 @@ def _field(field: Field, code: list[str]) -> dict[str, Any]:
     code.append(python)
     if default:
         code.append(default)
+    # `name` is the Python attribute; `wire` the name in the messages (an alias when
+    # they differ: `sent_at` for `sentAt`, docs/asyncapi.md)
+    declared = default
+    if field.attr != field.name and message:
+        code.append("Field")
+        aliased = f"Field(alias={json.dumps(field.name)}"
+        declared = f"{aliased}, default={default})" if default else f"{aliased})"
     return {
-        "name": field.name,
+        "name": field.attr,
+        "wire": field.name,
         "doc": field.doc,
-        "declaration": f"{field.name}: {python}" + (f" = {default}" if default else ""),
+        "declaration": f"{field.attr}: {python}" + (f" = {declared}" if declared else ""),
         # without a default: aggregates take every field when they are made
-        "annotation": f"{field.name}: {python}",
+        "annotation": f"{field.attr}: {python}",
     }
 
 
 def _sample(field: Field, code: list[str]) -> dict[str, str]:
     value = field.type.sample(field.name)
     code.append(value)
-    return {"name": field.name, "value": value}
+    return {"name": field.attr, "value": value}
 
 
 def _filled(
@@ -141,13 +149,13 @@ def _filled(
     for prefix, fields in sources:
         for field in fields:
             if field.name == target.name and assignable(field.type, target.type):
-                return {"name": target.name, "value": f"{prefix}.{field.name}", "copied": True}
+                return {"name": target.attr, "value": f"{prefix}.{field.attr}", "copied": True}
     if target.has_default:
         value = python_literal(target.type, target.default)
     else:
         value = target.type.zero()
     code.append(value)
-    return {"name": target.name, "value": value, "copied": False}
+    return {"name": target.attr, "value": value, "copied": False}
 
 
 def _new_id(field: Field, code: list[str]) -> str:
@@ -167,11 +175,11 @@ def _aggregate(aggregate: Aggregate, code: dict[str, list[str]]) -> dict[str, An
     return {
         "name": aggregate.name,
         "snake": snake(aggregate.name),
-        "id": id_field.name,
+        "id": id_field.attr,
         "id_python": id_field.type.python(),
         # a fresh aggregate: its identity and, for every other field, nothing given
         "blank": [_filled(f, [], code["domain"]) for f in aggregate.fields if f is not id_field],
-        "fields": [_field(f, code["domain"]) for f in aggregate.fields],
+        "fields": [_field(f, code["domain"], message=False) for f in aggregate.fields],
         "samples": [_sample(f, code["samples"]) for f in aggregate.fields],
     }
 
@@ -183,7 +191,7 @@ def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict
         f.name == id_field.name and assignable(f.type, id_field.type) for f in command.fields
     )
     changes = [
-        f.name
+        f.attr
         for f in aggregate.fields
         if f is not id_field
         and any(c.name == f.name and assignable(c.type, f.type) for c in command.fields)
@@ -207,7 +215,7 @@ def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict
         "doc": docstring_text(command.doc),
         "aggregate": aggregate.name,
         "aggregate_snake": snake(aggregate.name),
-        "id": id_field.name,
+        "id": id_field.attr,
         "creates": creates,
         "new_id": _new_id(id_field, code["domain"]) if creates else None,
         "changes": changes,
@@ -331,7 +339,7 @@ def _built(event: Event, sources: list[Event], start: str, code: list[str]) -> d
             source = next(
                 s for s, (prefix, _) in zip(sources, prefixed, strict=True) if prefix == origin
             )
-            filled["expected"] = f"samples.{snake(source.name)}().{target.name}"
+            filled["expected"] = f"samples.{snake(source.name)}().{target.attr}"
         elif target.name == "reason" and target.type.kind == "string":
             filled = {"name": "reason", "value": "state.reason", "copied": False}
         fields.append(filled)
