@@ -98,7 +98,7 @@ def test_its_own_tests_pass_and_only_the_real_broker_ones_skip(
         assert all(
             "tests/integration" in line and "BROKER_URL is not set" in line for line in skipped
         ), result.output
-    for check in (("ruff", "check", "."), ("mypy",)):
+    for check in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
         outcome = run_in(repo, bin_dir, *check)
         assert outcome.code == 0, f"{outcome.command}:\n{outcome.output}"
 

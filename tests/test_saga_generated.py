@@ -101,7 +101,7 @@ def test_the_orchestrators_own_tests_pass_in_memory_and_on_the_real_broker(
         assert on_broker == {i for i, s in every.items() if s["broker"]}, result.output
     else:
         assert all("BROKER_URL is not set" in line for line in skipped), result.output
-    for check in (("ruff", "check", "."), ("mypy",)):
+    for check in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
         outcome = run_in(repo, bin_dir, *check)
         assert outcome.code == 0, f"{outcome.command}:\n{outcome.output}"
     # the saga's commands and replies are in its AsyncAPI document, which must parse
