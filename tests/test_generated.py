@@ -38,6 +38,8 @@ CASES = [
     ("rich", "redis", "jsonschema"),
     # no events at all
     ("minimal", "kafka", "jsonschema"),
+    # the longer names real models have (lines that ruff format would wrap)
+    ("long-names", "kafka", "avro"),
 ]
 
 pytestmark = pytest.mark.slow
