@@ -212,6 +212,7 @@ def test_any_valid_model_gives_a_service_whose_checks_pass(
     for command in (
         ["pytest", "-q", "-p", "no:cacheprovider", "-x"],
         ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
         ["mypy", "--cache-dir", str(shared_env.parent / ".mypy_cache")],
     ):
         done = run_in(repo, shared_env, *command, extra_env={"PYTHONPATH": str(repo / "src")})

@@ -35,6 +35,8 @@ CASES = [
     ("saga-trips", "rabbitmq", "avro"),
     # one step, messages without fields, nothing to undo or announce
     ("saga-tiny", "nats", "jsonschema"),
+    # the longer names real models have
+    ("saga-long-names", "redis", "avro"),
 ]
 
 pytestmark = pytest.mark.slow
@@ -46,7 +48,9 @@ pytestmark = pytest.mark.slow
 def test_the_orchestrators_own_tests_pass_in_memory_and_on_the_real_broker(
     tmp_path: Path, model: str | None, broker: str, schema_format: str
 ) -> None:
-    service = {"saga-trips": "trips", "saga-tiny": "pinger"}.get(model or "", "fulfilment")
+    service = {"saga-trips": "trips", "saga-tiny": "pinger", "saga-long-names": "trips"}.get(
+        model or "", "fulfilment"
+    )
     repo = tmp_path / service
     model_args = ["--model", str(MODELS / f"{model}.yaml")] if model else []
     done = run_evtgen(
@@ -101,7 +105,7 @@ def test_the_orchestrators_own_tests_pass_in_memory_and_on_the_real_broker(
         assert on_broker == {i for i, s in every.items() if s["broker"]}, result.output
     else:
         assert all("BROKER_URL is not set" in line for line in skipped), result.output
-    for check in (("ruff", "check", "."), ("mypy",)):
+    for check in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
         outcome = run_in(repo, bin_dir, *check)
         assert outcome.code == 0, f"{outcome.command}:\n{outcome.output}"
     # the saga's commands and replies are in its AsyncAPI document, which must parse
