@@ -73,16 +73,30 @@ def _read_answers(repo: Path, path: Path) -> Recorded:
         # libyaml when present: the bundled template's answers hold the whole model view
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-    except (OSError, yaml.YAMLError) as err:
+    except yaml.MarkedYAMLError as err:
+        # answers edited by hand: say where, as the model's errors do
+        mark = err.problem_mark or err.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise RepoProblem(
+            f"{where}: YAML syntax error: {err.problem or err.context}; fix the file "
+            f"(`git log -p {path.name}` shows what it was)"
+        ) from err
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise RepoProblem(f"{path}: cannot be read as YAML: {_one_line(err)}") from err
-    if not isinstance(data, dict) or not data.get("_src_path"):
+    if not isinstance(data, dict):
+        raise RepoProblem(
+            f"{path} is not a mapping of answers (it holds {type(data).__name__}); "
+            f"restore it from git (`git log -p {path.name}`)"
+        )
+    if not data.get("_src_path") or not isinstance(data["_src_path"], str):
         raise RepoProblem(f"{path} records no _src_path: {repo} is not a generated repository")
     if not data.get("_commit"):
         raise RepoProblem(
-            f"{path} records no _commit: the template {data['_src_path']} was not in git "
-            "when this repo was made, so its version is unknown. Put the template in git, "
-            "tag the version the repo was made from, and add `_commit: <that tag>` to "
-            f"{path.name}"
+            f"{path} records no _commit, so the template version this repo was made "
+            f"from is unknown: the line was removed by hand (`git log -p {path.name}` "
+            f"shows it), or the template {data['_src_path']} was not in git when the "
+            "repo was made (then put the template in git and tag that version); add "
+            f"`_commit: <that tag>` to {path.name}"
         )
     answers = {str(k): v for k, v in data.items() if not str(k).startswith("_")}
     return Recorded(
@@ -195,9 +209,16 @@ class Sources:
     def __init__(self) -> None:
         self._sources: dict[str, Source] = {}
 
-    def get(self, src_path: str) -> Source:
+    def get(self, src_path: str, recorded_in: Path | None = None) -> Source:
+        """The source; `recorded_in` (the answers file naming it) goes into the error,
+        since a hand-edited `_src_path` is the usual cause."""
         if src_path not in self._sources:
-            self._sources[src_path] = self._open(src_path)
+            try:
+                self._sources[src_path] = self._open(src_path)
+            except RepoProblem as err:
+                if recorded_in is None:
+                    raise
+                raise RepoProblem(f"{err} (the _src_path recorded in {recorded_in})") from err
         return self._sources[src_path]
 
     def _open(self, src_path: str) -> Source:

@@ -116,7 +116,7 @@ def _check_layer(
 ) -> None:
     from packaging.version import InvalidVersion, Version
 
-    source = sources.get(recorded.src_path)
+    source = sources.get(recorded.src_path, repo / recorded.answers_relpath)
     newest = source.newest()
     layer.newest = newest
     shas = source.resolve(recorded.commit, newest)

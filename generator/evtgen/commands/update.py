@@ -214,6 +214,8 @@ def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
 
 def _undo(repo: Path, start: str, branch: str | None) -> None:
     """Put the repo back as it was: the tree was clean when the update began."""
+    if not branch and not _git(repo, "status", "--porcelain", "--untracked-files=all"):
+        return  # failed before writing anything: leave even git's reflog alone
     _git(repo, "reset", "-q", "--hard", "HEAD")
     _git(repo, "clean", "-q", "-fd")
     if branch:
@@ -230,7 +232,7 @@ def _update_layer(
     layer: LayerUpdate,
 ) -> None:
     options = session.options
-    source = session.sources.get(recorded.src_path)
+    source = session.sources.get(recorded.src_path, repo / recorded.answers_relpath)
     target_ref = to or source.newest()
     shas = source.resolve(recorded.commit, target_ref)
     base_sha, target_sha = shas[recorded.commit], shas[target_ref]
@@ -339,7 +341,10 @@ def _commit_message(report: RepoUpdate) -> str:
 def _missing_version(recorded: Recorded, source: Source) -> str:
     if recorded.src_path == BUNDLED_SOURCE:
         version = recorded.commit.removeprefix("v").split("+")[0]
-        have = ", ".join(source.release_tags()) or "none"
+        tags = source.release_tags()
+        # a store used for long holds many versions: the newest few make the point
+        have = ", ".join(tags[-5:]) + (f" and {len(tags) - 5} older" if len(tags) > 5 else "")
+        have = have or "none"
         return (
             f"template version {recorded.commit} is not available locally (evtgen's "
             f"template store {store_path()} has: {have}). Get it by running that evtgen "
@@ -350,8 +355,9 @@ def _missing_version(recorded: Recorded, source: Source) -> str:
         )
     return (
         f"the template {source.name} has no version {recorded.commit!r} (the recorded "
-        "_commit); was the tag deleted or history rewritten? Restore it in the template "
-        "repository, or set _commit to the version this repo was made from"
+        f"_commit in {recorded.answers_relpath}); was the tag deleted or history "
+        "rewritten, or the line edited by hand? Restore it in the template repository, "
+        "or set _commit to the version this repo was made from"
     )
 
 
