@@ -304,7 +304,7 @@ def _in_line_endings_of(
     have = {_line_endings(c) for c in contents if c}
     if want is None or have != {"crlf" if want == "lf" else "lf"}:
         return paths
-    converted = []
+    converted: list[Path] = []
     for path, content in zip(paths, contents, strict=True):
         lf = content.replace(b"\r\n", b"\n")
         copy = scratch / f"{len(converted)}-{path.name}"
