@@ -44,14 +44,20 @@ SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Names the generated code already uses for itself; a model using them would
 # break it. Fields: pydantic's own attributes and the types in annotations.
 RESERVED_FIELDS = {
-    "model_config",
-    "model_fields",
+    # pydantic.BaseModel's public attributes besides model_* (tests/test_foreign_models.py
+    # checks this list against the installed pydantic)
     "schema",
+    "schema_json",
     "json",
     "dict",
     "copy",
     "validate",
     "construct",
+    "from_orm",
+    "parse_obj",
+    "parse_raw",
+    "parse_file",
+    "update_forward_refs",
     "fields",
     "self",
     "str",
@@ -154,7 +160,52 @@ TAKEN_PACKAGES = set(sys.stdlib_module_names) | {
     "test",
     "mypy",
     "ruff",
+    # what those bring along, and the tools a generated repo runs (import names, as a
+    # fresh install of every broker's and schema format's extras lists them)
+    "typing_extensions",
+    "pydantic_core",
+    "annotated_types",
+    "typing_inspection",
+    "fast_depends",
+    "uvicorn",
+    "h11",
+    "click",
+    "prometheus_client",
+    "opentelemetry",
+    "google",
+    "requests",
+    "urllib3",
+    "certifi",
+    "idna",
+    "charset_normalizer",
+    "sniffio",
+    "referencing",
+    "rpds",
+    "attr",
+    "attrs",
+    "jsonschema_specifications",
+    "aiormq",
+    "pamqp",
+    "yarl",
+    "multidict",
+    "propcache",
+    "async_timeout",
+    "packaging",
+    "pluggy",
+    "iniconfig",
+    "pygments",
+    "mypy_extensions",
+    "pathspec",
+    "setuptools",
+    "pkg_resources",
+    "pip",
+    "conftest",
+    "hypothesis",
 }
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 def check_service_name(name: str) -> str | None:
@@ -165,7 +216,13 @@ def check_service_name(name: str) -> str | None:
             "(letters and digits, words joined by '-', starting with a letter, e.g. 'orders')"
         )
     package = name.replace("-", "_")
-    if keyword.iskeyword(package) or package in TAKEN_PACKAGES:
+    if keyword.iskeyword(package):
+        return (
+            f"service name {name!r} would make a Python package named after the keyword "
+            f"{package!r}, which cannot be imported; choose another name "
+            f"(e.g. '{name}-service')"
+        )
+    if package in TAKEN_PACKAGES:
         return (
             f"service name {name!r} would make a Python package that hides the module "
             f"{package!r}; choose another name (e.g. '{name}-service')"
@@ -218,7 +275,9 @@ class _Reader:
                 "events and policies (see the README's model format)",
             )
             return None
-        self.unknown_keys(data, TOP_KEYS, "the model")
+        # `x-...` keys hold what the model reuses by YAML anchors (as in Compose files)
+        extensions = {k for k in data if isinstance(k, str) and k.startswith("x-")}
+        self.unknown_keys(data, TOP_KEYS | extensions, "the model")
         name = self.service_name(data, service)
         description = self.text(data, "description", "the model")
         aggregates = [self.aggregate(item, line) for item, line in self.items(data, "aggregates")]
@@ -619,11 +678,20 @@ class _Reader:
         found = []
         for name, spec in value.items():
             where = value.line_of(name)
-            if not isinstance(name, str) or not FIELD_NAME.match(name) or keyword.iskeyword(name):
+            if not isinstance(name, str) or not FIELD_NAME.match(name):
                 self.fail(
                     where,
                     f"field name {name!r} of {owner} must be snake_case "
-                    "(lowercase letters, digits, '_') and not a Python keyword",
+                    "(lowercase ASCII letters, digits, '_', starting with a letter) "
+                    "and not a Python keyword",
+                )
+                continue
+            if keyword.iskeyword(name):
+                self.fail(
+                    where,
+                    f"field name {name!r} of {owner} must be snake_case and not a Python "
+                    f"keyword: {name!r} is one, so no message class can have it; "
+                    f"choose another name (e.g. '{name}_value')",
                 )
                 continue
             if name in RESERVED_FIELDS or name.startswith("model_"):
@@ -698,14 +766,19 @@ class _Reader:
             optional, kind = True, kind[:-1]
         if kind == "enum":
             symbols = spec.get("symbols")
-            if (
-                not isinstance(symbols, list)
-                or not symbols
-                or not all(isinstance(s, str) and SYMBOL.match(s) for s in symbols)
-            ):
+            if not isinstance(symbols, list) or not symbols:
                 self.fail(
                     spec.line_of("symbols"),
                     f"enum {owner} needs 'symbols:', a list of names such as [OPEN, CLOSED]",
+                )
+                return None
+            bad = [s for s in symbols if not isinstance(s, str) or not SYMBOL.match(s)]
+            if bad:
+                self.fail(
+                    spec.line_of("symbols"),
+                    f"enum {owner} needs 'symbols:', a list of names such as [OPEN, CLOSED]: "
+                    f"{', '.join(map(repr, bad))} is not a name (letters, digits, '_'; "
+                    "quote YAML's true/false/yes/no/on/off/null, e.g. 'ON')",
                 )
                 return None
             if len(set(symbols)) != len(symbols):
@@ -789,6 +862,13 @@ class _Reader:
                     line, f"{kind} name {name!r} is used by the generated code; choose another name"
                 )
             form = snake(name)
+            if name in seen:
+                self.fail(
+                    line,
+                    f"{kind} name {name!r} is already used by {_article(seen[name])}; "
+                    "names must be unique in a model",
+                )
+                continue
             if form in RESERVED_FUNCTIONS or form in generated:
                 clash = generated.get(form, "the generated code")
                 self.fail(
@@ -797,14 +877,7 @@ class _Reader:
                     f"{clash} already uses; choose another name",
                 )
             generated.setdefault(form, f"{kind} {name}")
-            if name in seen:
-                self.fail(
-                    line,
-                    f"{kind} name {name!r} is already used by a {seen[name]}; "
-                    "names must be unique in a model",
-                )
-            else:
-                seen[name] = kind
+            seen[name] = kind
         if not model.aggregates and not model.events:
             self.fail(1, "the model has no aggregates and no events: nothing to generate")
         for command in model.commands:

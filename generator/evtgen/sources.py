@@ -95,7 +95,8 @@ def _read_answers(repo: Path, path: Path) -> Recorded:
             f"{path} records no _commit, so the template version this repo was made "
             f"from is unknown: the line was removed by hand (`git log -p {path.name}` "
             f"shows it), or the template {data['_src_path']} was not in git when the "
-            "repo was made (then put the template in git and tag that version); add "
+            "repo was made (then put the template in git and tag the version it was made "
+            "from); add "
             f"`_commit: <that tag>` to {path.name}"
         )
     answers = {str(k): v for k, v in data.items() if not str(k).startswith("_")}
