@@ -18,7 +18,7 @@ from generated import run_in
 from pydantic import BaseModel
 from test_generated_fuzz import shared_env  # noqa: F401  (a fixture: one venv for all)
 
-from evtgen.loader import ModelError, check_service_name, parse_model
+from evtgen.loader import ModelError, check_service_name, load_model, parse_model
 from evtgen.render import staging_worker
 from evtgen.view import model_view
 
@@ -309,3 +309,15 @@ def test_a_foreign_model_gives_a_service_whose_checks_pass(
     ):
         done = run_in(repo, shared_env, *command, extra_env={"PYTHONPATH": str(repo / "src")})
         assert done.code == 0, f"{done.command} failed:\n{done.output}"
+
+
+def test_a_model_saved_in_latin_1_is_refused_at_the_line_of_the_first_bad_byte(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_bytes("service: s\nevents:\n  - name: E\n    doc: café\n".encode("latin-1"))
+    with pytest.raises(ModelError) as caught:
+        load_model(path)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}:4: the model is not UTF-8 text (byte 0xe9); save it as UTF-8"
+    ]

@@ -138,3 +138,19 @@ def test_a_read_only_file_is_updated_and_stays_read_only(
     assert done.code == 0, done.stderr
     assert (repo / "a.txt").read_text().endswith("d from v2\n")
     assert stat.S_IMODE((repo / "a.txt").stat().st_mode) == 0o444
+
+
+def test_a_crlf_checkout_of_an_up_to_date_repo_has_not_drifted(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    template = make_template(tmp_path / "tpl", {"a.txt": "a\nb\n", "bin.dat": "x\0y\n"})
+    repo = generate(template, tmp_path / "repo")
+    (repo / "a.txt").write_bytes(b"a\r\nb\r\n")
+    commit_all(repo, "a Windows checkout")
+    done = evtgen("check", repo)
+    assert done.code == 0, done.stdout
+    (repo / "a.txt").write_bytes(b"a\r\nB\r\n")
+    (repo / "bin.dat").write_bytes(b"x\0y\r\n")  # binary: every byte counts
+    commit_all(repo, "a real edit")
+    done = evtgen("check", repo)
+    assert done.code == 1 and "a.txt" in done.stdout and "bin.dat" in done.stdout

@@ -233,9 +233,22 @@ def check_service_name(name: str) -> str | None:
 def load_model(path: Path, *, service: str | None = None) -> Model:
     """Parse and check the model file; raise ModelError listing every problem."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ModelError([Problem(str(path), 0, f"cannot read the model: {err}")]) from err
+        data = path.read_bytes()
+    except OSError as err:
+        raise ModelError([Problem(str(path), 1, f"cannot read the model: {err}")]) from err
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ModelError(
+            [
+                Problem(
+                    str(path),
+                    line,
+                    f"the model is not UTF-8 text (byte 0x{data[err.start]:02x}); save it as UTF-8",
+                )
+            ]
+        ) from err
     return parse_model(text, str(path), service=service)
 
 
