@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import Run
 from updatekit import (  # noqa: F401  (isolated_evtgen is an autouse fixture)
+    PLAIN_COPIER_YML,
     commit_all,
     edit,
     generate,
@@ -90,6 +91,24 @@ def test_a_detached_head_is_updated_in_place_and_branch_starts_from_it(
     assert git(repo, "rev-parse", "HEAD~1").strip() == head
     assert (repo / "a.txt").read_text().endswith("d from v2\n")
     assert (repo / "keep.txt").read_text() == "k edited\n"
+
+
+def test_a_failed_update_from_a_detached_head_returns_to_it(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    template = make_template(tmp_path / "tpl", {"a.txt": "a\n"})
+    repo = generate(template, tmp_path / "repo")
+    failing_task = PLAIN_COPIER_YML + "_tasks:\n  - 'false'\n"
+    release(template, "v2.0.0", {"a.txt": "a2\n"}, copier_yml=failing_task)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "--detach")
+    done = evtgen("update", repo, "--trust", "--branch", "template-v2")
+    line = refused(done)
+    assert "after code failed" in line  # the real reason, not the undo's
+    assert git(repo, "rev-parse", "HEAD").strip() == head
+    assert git(repo, "branch", "--show-current").strip() == ""  # detached, as it was
+    assert "template-v2" not in git(repo, "branch")
+    assert git(repo, "status", "--porcelain") == "" and (repo / "a.txt").read_text() == "a\n"
 
 
 def test_a_submodule_is_left_alone(evtgen: Callable[..., Run], tmp_path: Path) -> None:

@@ -189,9 +189,13 @@ def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
     report.git_calls += 1
     _require_clean_git(repo)
     start = "HEAD"  # where an undo returns to, when --branch switched away from it
+    detached = False
     if session.options.branch:
         start = _git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
         report.git_calls += 1
+        if start == "HEAD":  # a detached HEAD (a CI checkout): return to its commit
+            start, detached = _git(repo, "rev-parse", "HEAD").strip(), True
+            report.git_calls += 1
     try:
         for number, recorded in enumerate(layers):
             # --to names a version of the base template; overlays go to their newest release
@@ -201,7 +205,8 @@ def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
             _update_layer(repo, session, report, recorded, to, layer)
     except Exception:
         if not session.options.dry_run:
-            _undo(repo, start, report.branch)  # a later layer failed: none is half-applied
+            # a later layer failed: none is half-applied
+            _undo(repo, start, report.branch, detached)
         raise
     report.to_version = report.layers[0].to_version
     statuses = {layer.status for layer in report.layers}
@@ -212,14 +217,14 @@ def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
         _git(repo, "commit", "-q", "--no-verify", "-m", _commit_message(report))
 
 
-def _undo(repo: Path, start: str, branch: str | None) -> None:
+def _undo(repo: Path, start: str, branch: str | None, detached: bool = False) -> None:
     """Put the repo back as it was: the tree was clean when the update began."""
     if not branch and not _git(repo, "status", "--porcelain", "--untracked-files=all"):
         return  # failed before writing anything: leave even git's reflog alone
     _git(repo, "reset", "-q", "--hard", "HEAD")
     _git(repo, "clean", "-q", "-fd")
     if branch:
-        _git(repo, "switch", "-q", start if start != "HEAD" else "-")
+        _git(repo, "switch", "-q", *(["--detach"] if detached else []), start)
         _git(repo, "branch", "-q", "-D", branch)
 
 
