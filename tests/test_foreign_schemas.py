@@ -262,3 +262,26 @@ def test_json_additional_and_pattern_properties(
     assert (
         verdict(tmp_path, "e.schema.json", schema(old_extra), schema(new_extra)) == []
     ) is backward_ok
+
+
+@pytest.mark.parametrize(
+    ("schema", "expected"),
+    [
+        ({"type": "object", "properties": {"a": 5}}, "#/properties/a is 5, not a schema"),
+        ({"type": "object", "required": "a"}, "#/required must be a list of property names"),
+        ({"type": "object", "additionalProperties": "no"}, '#/additionalProperties is "no"'),
+        ({"anyOf": []}, "#/anyOf must be a non-empty list of schemas"),
+        ({"type": "strin"}, "#/type must be a type name"),
+        ({"items": {"anyOf": [{"type": "string"}, 3]}}, "#/items/anyOf/1 is 3"),
+    ],
+)
+def test_json_a_malformed_schema_is_bad_input_naming_where(
+    tmp_path: Path, schema: dict, expected: str
+) -> None:
+    good = {"type": "object"}
+    for old, new, where in ((good, schema, ""), (schema, good, " at v1.0.0")):
+        done = run_evtgen(
+            "schema", "check", history(tmp_path / where.strip(), "e.schema.json", old, new)
+        )
+        assert done.code == 2 and "Traceback" not in done.stderr, done.stderr
+        assert f"schemas/e.schema.json{where}: not a valid JSON Schema: {expected}" in done.stderr

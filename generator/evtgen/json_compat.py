@@ -79,7 +79,103 @@ def parse(text: str) -> Any:
         raise ValueError(f"not valid JSON: {err}") from err
     if not isinstance(document, dict | bool):
         raise ValueError("not a JSON Schema: the document is neither an object nor a boolean")
+    problem = _malformed(document, "#")
+    if problem:
+        raise ValueError(f"not a valid JSON Schema: {problem}")
     return document
+
+
+_SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs", "dependentSchemas")
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SCHEMAS = (
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "additionalItems",
+)
+_NUMBERS = (
+    "minimum",
+    "maximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "minProperties",
+    "maxProperties",
+)
+
+
+def _malformed(schema: Any, where: str) -> str | None:
+    """Where the keywords the rules read have values no draft allows (so the rules
+    never meet them), or None; the meta-schema's other constraints are not checked."""
+    if isinstance(schema, bool):
+        return None
+    if not isinstance(schema, dict):
+        return f"{where} is {json.dumps(schema)[:40]}, not a schema (an object or a boolean)"
+    checks: list[tuple[str, bool, str]] = [
+        ("type", _type_ok(schema.get("type", "string")), "a type name or a list of them"),
+        ("required", _strings(schema.get("required", [])), "a list of property names"),
+        ("enum", isinstance(schema.get("enum", []), list), "a list of values"),
+        ("$ref", isinstance(schema.get("$ref", ""), str), "a URI reference (a string)"),
+        ("pattern", isinstance(schema.get("pattern", ""), str), "a regular expression"),
+        ("format", isinstance(schema.get("format", ""), str), "a format name"),
+        ("uniqueItems", isinstance(schema.get("uniqueItems", False), bool), "true or false"),
+    ]
+    checks += [(k, _number(schema[k]), "a number") for k in _NUMBERS if k in schema]
+    checks += [
+        (k, _number(schema[k]) or isinstance(schema[k], bool), "a number")
+        for k in ("exclusiveMinimum", "exclusiveMaximum")
+        if k in schema
+    ]
+    checks += [
+        (k, isinstance(schema[k], list) and bool(schema[k]), "a non-empty list of schemas")
+        for k in _SCHEMA_LISTS
+        if k in schema
+    ]
+    checks += [
+        (k, isinstance(schema[k], dict), "an object of schemas")
+        for k in _SCHEMA_MAPS
+        if k in schema
+    ]
+    for key, ok, what in checks:
+        if not ok:
+            return f"{where}/{key} must be {what}, not {json.dumps(schema[key])[:40]}"
+    children: list[tuple[str, Any]] = []
+    for key in _SCHEMA_MAPS:
+        children += [(f"{key}/{name}", sub) for name, sub in schema.get(key, {}).items()]
+    for key in _SCHEMA_LISTS:
+        children += [(f"{key}/{i}", sub) for i, sub in enumerate(schema.get(key, []))]
+    children += [(key, schema[key]) for key in _SCHEMAS if key in schema]
+    items = schema.get("items")
+    if isinstance(items, list):
+        children += [(f"items/{i}", sub) for i, sub in enumerate(items)]
+    elif items is not None:
+        children.append(("items", items))
+    for path, sub in children:
+        problem = _malformed(sub, f"{where}/{path}")
+        if problem:
+            return problem
+    return None
+
+
+def _type_ok(value: Any) -> bool:
+    names = value if isinstance(value, list) else [value]
+    return bool(names) and all(isinstance(v, str) and v in ALL_TYPES for v in names)
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def issues(reader: Any, writer: Any, reader_label: str, writer_label: str) -> list[Issue]:
