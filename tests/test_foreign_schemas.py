@@ -285,3 +285,14 @@ def test_json_a_malformed_schema_is_bad_input_naming_where(
         )
         assert done.code == 2 and "Traceback" not in done.stderr, done.stderr
         assert f"schemas/e.schema.json{where}: not a valid JSON Schema: {expected}" in done.stderr
+
+
+def test_schemas_saved_with_a_bom_are_read(tmp_path: Path) -> None:
+    repo = history(tmp_path, "e.schema.json", {"type": "object"}, {"type": "object"})
+    for name, schema in (("e.schema.json", {"type": "object"}), ("o.avsc", order())):
+        (repo / "schemas" / name).write_text("\ufeff" + json.dumps(schema), encoding="utf-8")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "saved on Windows")
+    git(repo, "tag", "v1.1.0")
+    done = run_evtgen("schema", "check", repo)
+    assert done.code == 0, done.stderr

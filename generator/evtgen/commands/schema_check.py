@@ -184,6 +184,7 @@ def _parse(name: str, rel: str, text: str, where: str) -> _Schema:
 
     fmt = _format_of(name)
     assert fmt is not None
+    text = text.removeprefix("\ufeff")  # a BOM, as some Windows editors save JSON
     stem = name.removesuffix(".avsc").removesuffix(".schema.json")
     try:
         if fmt == "avro":
