@@ -61,6 +61,27 @@ def one_event(fields: str) -> str:
             "[OPEN, CLOSED]: True, False is not a name",
         ),
         ("service: s\nx: 1\nevents:\n  - name: E\n", "m.yaml:2: unknown key 'x' in the model"),
+        # types as other schema languages spell them
+        (
+            one_event("{address: {street: string, zip: string}}"),
+            "m.yaml:4: field address of event E is a nested object (street, zip); the model "
+            "has no nested records: flatten it into fields of their own (e.g. address_street)",
+        ),
+        (one_event("{tags: [string]}"), "is a YAML list; write a list field as {type: list"),
+        (one_event("{tags: 'list<string>'}"), "write a list field as {type: list, items: <type>}"),
+        (one_event("{tags: 'string[]'}"), "write a list field as {type: list, items: <type>}"),
+        (one_event("{name: String}"), "did you mean 'string'? (types are lowercase)"),
+        (one_event("{n: integer}"), "did you mean int (32-bit) or long (64-bit)?"),
+        (one_event("{at: datetime}"), "did you mean timestamp?"),
+        (one_event("{m: {type: map}}"), "the model has no map type"),
+        (
+            "service: s\naggregates:\n  - {name: A, fields: {id: uuid}}\ncommands:\n"
+            "  - {name: C1, aggregate: A, fields: {id: uuid}, emits: [B1]}\n"
+            "  - {name: C2, aggregate: A, fields: {id: uuid}, emits: [A1]}\n"
+            "events:\n  - {name: A1, fields: {id: uuid}}\n  - {name: B1, fields: {id: uuid}}\n"
+            "policies:\n  - {name: P1, when: A1, then: C1}\n  - {name: P2, when: B1, then: C2}\n",
+            "m.yaml:11: policy P1 leads back to A1, the event it reacts to",
+        ),
     ],
     ids=lambda v: v if len(v) < 40 else None,
 )

@@ -204,6 +204,43 @@ TAKEN_PACKAGES = set(sys.stdlib_module_names) | {
 }
 
 
+#: What other schema languages call the model's types.
+_TYPE_SYNONYMS = {
+    "str": "string",
+    "text": "string",
+    "integer": "int (32-bit) or long (64-bit)",
+    "int32": "int",
+    "int64": "long",
+    "bigint": "long",
+    "float": "double",
+    "number": "double",
+    "bool": "boolean",
+    "datetime": "timestamp",
+    "date-time": "timestamp",
+    "instant": "timestamp",
+    "money": "decimal",
+    "bigdecimal": "decimal",
+    "guid": "uuid",
+}
+
+
+def _type_hint(kind: str) -> str:
+    """A hint for an unknown type name: the model's spelling of what was meant."""
+    lowered = kind.lower()
+    if lowered in SCALARS:
+        return f"; did you mean {lowered!r}? (types are lowercase)"
+    if lowered in _TYPE_SYNONYMS:
+        return f"; did you mean {_TYPE_SYNONYMS[lowered]}?"
+    if lowered.endswith("[]") or lowered.startswith(("list<", "list[", "array")):
+        return "; write a list field as {type: list, items: <type>}"
+    if lowered in ("record", "object", "struct", "map", "dict"):
+        return (
+            f"; the model has no {lowered} type: flatten its fields into the event, "
+            "or make it an event of its own"
+        )
+    return ""
+
+
 def _article(noun: str) -> str:
     return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
@@ -723,9 +760,25 @@ class _Reader:
         if isinstance(spec, str):
             field_type = self.field_type(spec, line, f"field {name} of {owner}")
             return Field(name, field_type) if field_type else None
+        if isinstance(spec, list):
+            self.fail(
+                line,
+                f"field {name} of {owner} is a YAML list; write a list field as "
+                "{type: list, items: <type>}",
+            )
+            return None
         if not isinstance(spec, LineMap):
             self.fail(
                 line, f"field {name} of {owner} must be a type name or a mapping with 'type:'"
+            )
+            return None
+        if "type" not in spec and spec and not set(spec) & FIELD_KEYS:
+            # `address: {street: string, zip: string}`: a nested object, as JSON has
+            self.fail(
+                line,
+                f"field {name} of {owner} is a nested object ({', '.join(map(str, spec))}); "
+                "the model has no nested records: flatten it into fields of their own "
+                f"(e.g. {name}_{next(iter(spec))}), or make it an event of its own",
             )
             return None
         self.unknown_keys(spec, FIELD_KEYS, f"field {name} of {owner}")
@@ -756,7 +809,7 @@ class _Reader:
             hint = (
                 f"; write {kind} as a mapping, e.g. {{type: {kind}, ...}}"
                 if kind in ALL_TYPES
-                else ""
+                else _type_hint(kind)
             )
             self.fail(
                 line,
