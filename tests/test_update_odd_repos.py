@@ -173,3 +173,17 @@ def test_a_crlf_checkout_of_an_up_to_date_repo_has_not_drifted(
     commit_all(repo, "a real edit")
     done = evtgen("check", repo)
     assert done.code == 1 and "a.txt" in done.stdout and "bin.dat" in done.stdout
+
+
+def test_a_relative_src_path_is_read_from_the_repo_too(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    _, repo = outdated_repo(tmp_path)  # tmp_path/tpl and tmp_path/repo
+    hand_edit_answers(repo, lambda t: t.replace(f"_src_path: {tmp_path}/tpl", "_src_path: ../tpl"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = evtgen("check", repo, cwd=elsewhere)
+    assert done.code == 1 and "behind" in done.stdout, done.stderr
+    hand_edit_answers(repo, lambda t: t.replace("../tpl", "../moved-away"))
+    line = refused(evtgen("check", repo, cwd=elsewhere))
+    assert "a relative path is read from the current directory or the repo's" in line

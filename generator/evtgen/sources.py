@@ -213,13 +213,27 @@ class Sources:
     def get(self, src_path: str, recorded_in: Path | None = None) -> Source:
         """The source; `recorded_in` (the answers file naming it) goes into the error,
         since a hand-edited `_src_path` is the usual cause."""
+        relative = _relative_path(src_path)
+        if relative is not None and recorded_in is not None:
+            # Copier reads a relative _src_path from the current directory, as it was
+            # when the repo was made; from the repo's own directory is what a team runs
+            for base in (Path.cwd(), recorded_in.parent):
+                if (base / relative).exists():
+                    src_path = str((base / relative).resolve())
+                    break
         if src_path not in self._sources:
             try:
                 self._sources[src_path] = self._open(src_path)
             except RepoProblem as err:
                 if recorded_in is None:
                     raise
-                raise RepoProblem(f"{err} (the _src_path recorded in {recorded_in})") from err
+                hint = (
+                    "; a relative path is read from the current directory or the repo's, "
+                    "so run from where it points from, or record an absolute path or URL"
+                    if relative is not None
+                    else ""
+                )
+                raise RepoProblem(f"{err} (the _src_path recorded in {recorded_in}{hint})") from err
         return self._sources[src_path]
 
     def _open(self, src_path: str) -> Source:
@@ -237,6 +251,16 @@ class Sources:
         local = Path(url.removeprefix("file://"))
         url = str(local.resolve()) if local.is_absolute() and local.exists() else str(url)
         return Source(name=src_path, git_dir=_mirror(url))
+
+
+def _relative_path(src_path: str) -> Path | None:
+    """`src_path` as a relative file system path, or None (a URL, `gh:x/y`, absolute)."""
+    if src_path == BUNDLED_SOURCE or "://" in src_path or src_path.startswith("~"):
+        return None
+    if ":" in src_path.split("/", 1)[0]:  # gh:owner/repo, git@host:path
+        return None
+    path = Path(src_path)
+    return None if path.is_absolute() else path
 
 
 def _mirror(url: str) -> Path:
