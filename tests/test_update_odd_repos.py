@@ -59,8 +59,9 @@ def refused(done: Run) -> str:
         (lambda t: t.replace("_commit: v1.0.0", "_commit: [v1.0.0"), f"{ANSWERS}:2:"),
         (lambda t: "- just\n- a list\n", "is not a mapping"),
         (lambda t: t.replace("_commit: v1.0.0", "_commit: v0.0.9"), "has no version 'v0.0.9'"),
+        (lambda t: t.replace("_commit: v1.0.0", "_commit: 1.10"), "_commit is the float 1.1"),
     ],
-    ids=["no-commit", "unknown-src-path", "yaml-error", "a-list", "unknown-commit"],
+    ids=["no-commit", "unknown-src-path", "yaml-error", "a-list", "unknown-commit", "a-number"],
 )
 def test_badly_hand_edited_answers_are_refused_in_one_line(
     evtgen: Callable[..., Run],

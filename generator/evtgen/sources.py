@@ -99,6 +99,13 @@ def _read_answers(repo: Path, path: Path) -> Recorded:
             "from); add "
             f"`_commit: <that tag>` to {path.name}"
         )
+    if not isinstance(data["_commit"], str):
+        # `_commit: 1.10` unquoted is the number 1.1, not the tag 1.10
+        raise RepoProblem(
+            f"{path}: _commit is the {type(data['_commit']).__name__} "
+            f"{data['_commit']!r}, not a version name; quote it "
+            f"(_commit: '<the tag the repo was made from>')"
+        )
     answers = {str(k): v for k, v in data.items() if not str(k).startswith("_")}
     return Recorded(
         answers_relpath=path.name,
