@@ -342,3 +342,22 @@ def test_a_model_saved_in_latin_1_is_refused_at_the_line_of_the_first_bad_byte(
     assert [str(p) for p in caught.value.problems] == [
         f"{path}:4: the model is not UTF-8 text (byte 0xe9); save it as UTF-8"
     ]
+
+
+def test_a_long_chain_of_policies_is_checked_for_loops_without_recursing() -> None:
+    n = 1500  # deeper than Python's recursion limit
+    text = "\n".join(
+        [
+            "service: chain",
+            "aggregates:\n  - {name: A, fields: {id: uuid}}",
+            "commands:",
+            *(f"  - {{name: C{i}, aggregate: A, emits: [E{i + 1}]}}" for i in range(n)),
+            "events:",
+            *(f"  - {{name: E{i}, fields: {{id: uuid}}}}" for i in range(n + 1)),
+            "policies:",
+            *(f"  - {{name: P{i}, when: E{i}, then: C{i}}}" for i in range(n)),
+        ]
+    )
+    assert len(parse_model(text, "m.yaml").policies) == n
+    looped = text + f"\n  - {{name: Back, when: E{n}, then: C0}}"
+    assert any("leads back to" in p for p in problems(looped))

@@ -886,15 +886,17 @@ class _Reader:
             by_event.setdefault(policy.when, []).append(policy)
 
         def leads_to(event: str, target: str, seen: set[str]) -> bool:
-            for policy in by_event.get(event, []):
-                command = commands.get(policy.then)
-                for emitted in command.emits if command else ():
-                    if emitted == target:
-                        return True
-                    if emitted not in seen:
-                        seen.add(emitted)
-                        if leads_to(emitted, target, seen):
+            # iterative: a long chain of policies must not hit the recursion limit
+            stack = [event]
+            while stack:
+                for policy in by_event.get(stack.pop(), []):
+                    command = commands.get(policy.then)
+                    for emitted in command.emits if command else ():
+                        if emitted == target:
                             return True
+                        if emitted not in seen:
+                            seen.add(emitted)
+                            stack.append(emitted)
             return False
 
         for policy in model.policies:
