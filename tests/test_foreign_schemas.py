@@ -296,3 +296,28 @@ def test_schemas_saved_with_a_bom_are_read(tmp_path: Path) -> None:
     git(repo, "tag", "v1.1.0")
     done = run_evtgen("schema", "check", repo)
     assert done.code == 0, done.stderr
+
+
+def test_avro_a_changed_logical_type_is_a_finding_though_the_checker_allows_it(
+    tmp_path: Path,
+) -> None:
+    def event(a_type: dict | str, b_type: dict | str = "string") -> dict:
+        return {
+            "type": "record",
+            "name": "E",
+            "fields": [
+                {"name": "a", "type": ["null", a_type], "default": None},
+                {"name": "b", "type": {"type": "array", "items": b_type}},
+            ],
+        }
+
+    micros = {"type": "long", "logicalType": "timestamp-micros"}
+    millis = {"type": "long", "logicalType": "timestamp-millis"}
+    [reason] = verdict(tmp_path / "a", "e.avsc", event(micros), event(millis))
+    assert "logical type changed" in reason and "timestamp-micros" in reason
+    cents = {"type": "bytes", "logicalType": "decimal", "precision": 18, "scale": 2}
+    mills = {**cents, "scale": 3}
+    reasons = verdict(tmp_path / "b", "e.avsc", event("long", cents), event("long", mills))
+    assert reasons and "decimal(18, 2)" in reasons[0]
+    # annotating a plain long with what it always held is the checker's call: fine
+    assert verdict(tmp_path / "c", "e.avsc", event("long"), event(millis)) == []
