@@ -89,7 +89,11 @@ def _read_answers(repo: Path, path: Path) -> Recorded:
             f"restore it from git (`git log -p {path.name}`)"
         )
     if not data.get("_src_path") or not isinstance(data["_src_path"], str):
-        raise RepoProblem(f"{path} records no _src_path: {repo} is not a generated repository")
+        raise RepoProblem(
+            f"{path} records no _src_path (the template the repo was made from): "
+            f"restore it if it was edited by hand (`git log -p {path.name}`); without "
+            f"it {repo} is not a generated repository"
+        )
     if not data.get("_commit"):
         raise RepoProblem(
             f"{path} records no _commit, so the template version this repo was made "
