@@ -188,3 +188,27 @@ def test_a_relative_src_path_is_read_from_the_repo_too(
     hand_edit_answers(repo, lambda t: t.replace("../tpl", "../moved-away"))
     line = refused(evtgen("check", repo, cwd=elsewhere))
     assert "a relative path is read from the current directory or the repo's" in line
+
+
+def test_writing_over_a_read_only_file_as_a_non_root_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tests run as root here, whom no file refuses; this emulates what any other
+    user meets (a write to a file without its write bit fails), to check `_write`
+    lifts the bit, writes and puts it back."""
+    from evtgen import merge
+
+    real_write = Path.write_bytes
+
+    def as_a_user(self: Path, data: bytes) -> int:
+        if self.exists() and not self.stat().st_mode & stat.S_IWUSR:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", as_a_user)
+    target = tmp_path / "a.txt"
+    target.write_text("old\n")
+    target.chmod(0o444)
+    merge._write(target, b"new\n")
+    assert target.read_bytes() == b"new\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o444
