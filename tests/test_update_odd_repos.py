@@ -212,3 +212,23 @@ def test_writing_over_a_read_only_file_as_a_non_root_user(
     merge._write(target, b"new\n")
     assert target.read_bytes() == b"new\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o444
+
+
+def test_a_new_template_file_where_the_team_has_a_directory_or_a_file_is_a_conflict(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    template = make_template(tmp_path / "tpl", {"a.txt": "a\n"})
+    repo = generate(template, tmp_path / "repo")
+    edit(repo, {"notes/mine.md": "mine\n", "b.txt": "b\n"})
+    release(template, "v2.0.0", {"notes": "a file now\n", "b.txt/inner": "x\n", "c.txt": "c\n"})
+    done = evtgen("update", repo)
+    assert done.code == 1, done.stderr
+    assert "conflicted (markers in the file): notes (the template adds a file where you" in (
+        done.stdout
+    )
+    assert "b.txt/inner (the template adds it in a directory b.txt where you have a file" in (
+        done.stdout
+    )
+    assert (repo / "notes" / "mine.md").read_text() == "mine\n"
+    assert (repo / "b.txt").read_text() == "b\n"
+    assert (repo / "c.txt").read_text() == "c\n"  # the rest of the update went through

@@ -176,7 +176,9 @@ def plan_merge(repo: Path, base: Render, new: Render, labels: tuple[str, str, st
                 if path in renamed_to:
                     continue  # decided with its old path
                 n = _read(new.root / path)
-                if ours is None:
+                if ours is None and (why := _blocked(repo, path)):
+                    plan.outcomes.append(Outcome(path, "conflicted", None, note=why))
+                elif ours is None:
                     plan.outcomes.append(
                         Outcome(
                             path,
@@ -191,6 +193,18 @@ def plan_merge(repo: Path, base: Render, new: Render, labels: tuple[str, str, st
                     outcome.note = outcome.note or "you had a file where the template adds one"
                     plan.outcomes.append(outcome)
     return plan
+
+
+def _blocked(repo: Path, path: str) -> str | None:
+    """Why the template's new file cannot be written at `path`: the team has a
+    directory there, or a file where the template needs a directory; None when free."""
+    target = repo / path
+    if target.is_dir() and not target.is_symlink():
+        return "the template adds a file where you have a directory: kept yours"
+    for parent in Path(path).parents:
+        if parent != Path(".") and (repo / parent).exists() and not (repo / parent).is_dir():
+            return f"the template adds it in a directory {parent} where you have a file: kept yours"
+    return None
 
 
 def _moved(
