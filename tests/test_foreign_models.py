@@ -61,6 +61,11 @@ def one_event(fields: str) -> str:
             "[OPEN, CLOSED]: True, False is not a name",
         ),
         ("service: s\nx: 1\nevents:\n  - name: E\n", "m.yaml:2: unknown key 'x' in the model"),
+        (
+            "asyncapi: 3.0.0\ninfo: {title: t, version: '1'}\n",
+            "m.yaml:1: this is an AsyncAPI document, not an event-storming model; give it "
+            "with --asyncapi FILE",
+        ),
         # types as other schema languages spell them
         (
             one_event("{address: {street: string, zip: string}}"),

@@ -325,6 +325,13 @@ class _Reader:
                 "events and policies (see the README's model format)",
             )
             return None
+        if "asyncapi" in data:
+            self.fail(
+                data.line_of("asyncapi"),
+                "this is an AsyncAPI document, not an event-storming model; give it with "
+                "--asyncapi FILE instead of --model",
+            )
+            return None
         # `x-...` keys hold what the model reuses by YAML anchors (as in Compose files)
         extensions = {k for k in data if isinstance(k, str) and k.startswith("x-")}
         self.unknown_keys(data, TOP_KEYS | extensions, "the model")
