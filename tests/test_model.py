@@ -100,11 +100,11 @@ def test_field_types_in_both_spellings() -> None:
         ),
         (
             "service: s\nevents:\n  - name: E\n    fields: {a: string}\n  - name: E\n",
-            "m.yaml:5: event name 'E' is already used by a event",
+            "m.yaml:5: event name 'E' is already used by an event",
         ),
         (
             "service: s\naggregates:\n  - name: A\n    fields: {id: uuid}\nevents:\n  - name: A\n",
-            "m.yaml:6: event name 'A' is already used by a aggregate",
+            "m.yaml:6: event name 'A' is already used by an aggregate",
         ),
         (
             "service: s\nevents:\n  - name: E\ncommands:\n  - name: C\n    aggregate: A\n",

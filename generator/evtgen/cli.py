@@ -164,7 +164,10 @@ def _update_text(report: Any) -> str:
             ("kept (the template removed it; you had edited it)", r.kept),
         ):
             for path in paths:
-                lines.append(f"  {label}: {path}")
+                # a conflict kept without markers (binary, link, a directory in the way)
+                note = r.notes.get(path, "") if paths is r.conflicted else ""
+                extra = f" ({note})" if note and "kept yours" in note else ""
+                lines.append(f"  {label}: {path}{extra}")
         if r.branch:
             lines.append(f"  committed on branch {r.branch}")
         if r.diff:

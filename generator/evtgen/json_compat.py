@@ -25,6 +25,7 @@ ANNOTATIONS = frozenset(
         "$id",
         "id",
         "$comment",
+        "$anchor",
         "title",
         "description",
         "default",
@@ -78,7 +79,103 @@ def parse(text: str) -> Any:
         raise ValueError(f"not valid JSON: {err}") from err
     if not isinstance(document, dict | bool):
         raise ValueError("not a JSON Schema: the document is neither an object nor a boolean")
+    problem = _malformed(document, "#")
+    if problem:
+        raise ValueError(f"not a valid JSON Schema: {problem}")
     return document
+
+
+_SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs", "dependentSchemas")
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SCHEMAS = (
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "additionalItems",
+)
+_NUMBERS = (
+    "minimum",
+    "maximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "minProperties",
+    "maxProperties",
+)
+
+
+def _malformed(schema: Any, where: str) -> str | None:
+    """Where the keywords the rules read have values no draft allows (so the rules
+    never meet them), or None; the meta-schema's other constraints are not checked."""
+    if isinstance(schema, bool):
+        return None
+    if not isinstance(schema, dict):
+        return f"{where} is {json.dumps(schema)[:40]}, not a schema (an object or a boolean)"
+    checks: list[tuple[str, bool, str]] = [
+        ("type", _type_ok(schema.get("type", "string")), "a type name or a list of them"),
+        ("required", _strings(schema.get("required", [])), "a list of property names"),
+        ("enum", isinstance(schema.get("enum", []), list), "a list of values"),
+        ("$ref", isinstance(schema.get("$ref", ""), str), "a URI reference (a string)"),
+        ("pattern", isinstance(schema.get("pattern", ""), str), "a regular expression"),
+        ("format", isinstance(schema.get("format", ""), str), "a format name"),
+        ("uniqueItems", isinstance(schema.get("uniqueItems", False), bool), "true or false"),
+    ]
+    checks += [(k, _number(schema[k]), "a number") for k in _NUMBERS if k in schema]
+    checks += [
+        (k, _number(schema[k]) or isinstance(schema[k], bool), "a number")
+        for k in ("exclusiveMinimum", "exclusiveMaximum")
+        if k in schema
+    ]
+    checks += [
+        (k, isinstance(schema[k], list) and bool(schema[k]), "a non-empty list of schemas")
+        for k in _SCHEMA_LISTS
+        if k in schema
+    ]
+    checks += [
+        (k, isinstance(schema[k], dict), "an object of schemas")
+        for k in _SCHEMA_MAPS
+        if k in schema
+    ]
+    for key, ok, what in checks:
+        if not ok:
+            return f"{where}/{key} must be {what}, not {json.dumps(schema[key])[:40]}"
+    children: list[tuple[str, Any]] = []
+    for key in _SCHEMA_MAPS:
+        children += [(f"{key}/{name}", sub) for name, sub in schema.get(key, {}).items()]
+    for key in _SCHEMA_LISTS:
+        children += [(f"{key}/{i}", sub) for i, sub in enumerate(schema.get(key, []))]
+    children += [(key, schema[key]) for key in _SCHEMAS if key in schema]
+    items = schema.get("items")
+    if isinstance(items, list):
+        children += [(f"items/{i}", sub) for i, sub in enumerate(items)]
+    elif items is not None:
+        children.append(("items", items))
+    for path, sub in children:
+        problem = _malformed(sub, f"{where}/{path}")
+        if problem:
+            return problem
+    return None
+
+
+def _type_ok(value: Any) -> bool:
+    names = value if isinstance(value, list) else [value]
+    return bool(names) and all(isinstance(v, str) and v in ALL_TYPES for v in names)
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def issues(reader: Any, writer: Any, reader_label: str, writer_label: str) -> list[Issue]:
@@ -116,9 +213,13 @@ class _Check:
         self.found.append(Issue(_dotted(path), reason))
 
     def resolve(self, schema: Any, root: Any, path: list[str], label: str) -> Any:
-        """Follow `$ref`s within the document (draft-07: a `$ref`'s siblings are ignored)."""
+        """Follow `$ref`s within the document. Up to draft-07 a `$ref`'s siblings are
+        ignored; since 2019-09 they apply beside it, which the rules do not model: such
+        a schema is left as it is, for `_unknown_keywords` (unchanged, or a finding)."""
         hops = 0
         while isinstance(schema, dict) and "$ref" in schema:
+            if _ref_with_siblings(schema, root):
+                return schema
             ref = schema["$ref"]
             target = _pointer(root, ref) if isinstance(ref, str) else None
             if target is None:
@@ -210,16 +311,36 @@ class _Check:
         it is unchanged (their effect on the other keywords is not modelled). Returns
         whether that settled it."""
         unknown = sorted((set(w) | set(r)) - HANDLED - ANNOTATIONS)
+        # only a `$ref` with siblings of draft 2019-09+ is left unresolved (see resolve)
+        unknown += ["$ref"] if "$ref" in w or "$ref" in r else []
         if not unknown:
             return False
-        if _strip(w) == _strip(r):
+        # "unchanged" must hold for what the keywords' `$ref`s point at, too
+        w_expanded, w_outside = _expand(_strip(w), self.writer_root)
+        r_expanded, r_outside = _expand(_strip(r), self.reader_root)
+        for label, outside in ((self.w_label, w_outside), (self.r_label, r_outside)):
+            for ref in outside:
+                self.say(
+                    path,
+                    f"{label} has $ref {ref!r}, which does not point within its "
+                    "document; evtgen cannot check it",
+                )
+        if w_outside or r_outside:
             return True
-        changed = [k for k in unknown if w.get(k) != r.get(k)]
+        if w_expanded == r_expanded:
+            return True
+        changed = [
+            k
+            for k in unknown
+            if _expand(w.get(k), self.writer_root) != _expand(r.get(k), self.reader_root)
+        ]
         what = (
             f"`{'`, `'.join(changed)}` differs between {self.w_label} and {self.r_label}"
             if changed
             else f"the schema here uses `{'`, `'.join(unknown)}` and changed"
         )
+        if "$ref" in unknown:
+            what += " (a `$ref` with sibling keywords: since draft 2019-09 both apply)"
         self.say(
             path,
             f"{what}; evtgen's rules do not cover it, so it cannot prove the change compatible",
@@ -361,9 +482,18 @@ class _Check:
 
 
 def _pointer(root: Any, ref: str) -> Any:
-    """The schema a local `$ref` (`#`, `#/definitions/x`) names; None when not local."""
-    if not ref.startswith("#"):
+    """The schema a `$ref` within the document names: `#`, a JSON pointer
+    (`#/definitions/x`), a plain name (`#addr`: `$anchor`, or draft-07's `$id: "#addr"`),
+    each also after the document's own `$id`; None when it points elsewhere."""
+    base, hash_, fragment = ref.partition("#")
+    own_id = root.get("$id") if isinstance(root, dict) else None
+    if base and not (isinstance(own_id, str) and base == own_id.partition("#")[0]):
         return None
+    if not hash_ or not fragment:
+        return root
+    if not fragment.startswith("/"):
+        return _anchor(root, unquote(fragment))
+    ref = "#" + fragment
     node = root
     for raw in [p for p in ref[1:].split("/") if p] if ref != "#" else []:
         part = unquote(raw).replace("~1", "/").replace("~0", "~")
@@ -374,6 +504,69 @@ def _pointer(root: Any, ref: str) -> Any:
         else:
             return None
     return node
+
+
+def _anchor(node: Any, name: str) -> Any:
+    """The subschema named `name` by `$anchor` (2019-09+) or `$id: "#name"` (draft-07)."""
+    if isinstance(node, dict):
+        if node.get("$anchor") == name or node.get("$id") == f"#{name}":
+            return node
+        children: Any = node.values()
+    elif isinstance(node, list):
+        children = node
+    else:
+        return None
+    for child in children:
+        found = _anchor(child, name)
+        if found is not None:
+            return found
+    return None
+
+
+#: `$schema` of the drafts in which a `$ref` makes its siblings ignored.
+_OLD_DRAFTS = ("draft-03", "draft-04", "draft-06", "draft-07")
+
+
+def _ref_with_siblings(schema: dict[str, Any], root: Any) -> bool:
+    """Whether `schema` has a `$ref` with sibling keywords that apply beside it: not up
+    to draft-07 (there siblings are ignored), else (2019-09, 2020-12, no `$schema`:
+    assume the newer rule, the conservative reading) when any sibling validates."""
+    declared = root.get("$schema") if isinstance(root, dict) else None
+    if isinstance(declared, str) and any(d in declared for d in _OLD_DRAFTS):
+        return False
+    return bool(set(schema) - ANNOTATIONS - {"$ref"})
+
+
+def _expand(schema: Any, root: Any, stack: tuple[int, ...] = ()) -> tuple[Any, list[str]]:
+    """`schema` with each `$ref` within the document replaced by what it points at
+    (a cycle by a marker naming the `$ref`), and the `$ref`s that point elsewhere:
+    two subschemas are "unchanged" only when these are equal."""
+    outside: list[str] = []
+
+    def walk(node: Any, stack: tuple[int, ...]) -> Any:
+        if len(stack) > MAX_DEPTH:
+            outside.append("(nested too deep)")
+            return None
+        if isinstance(node, list):
+            return [walk(item, stack) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: walk(v, stack) for k, v in node.items() if k != "$ref"}
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            target = _pointer(root, ref)
+            if target is None:
+                outside.append(ref)
+                out["$ref"] = ref
+            elif id(target) in stack:
+                out["$ref"] = {"cycle": ref}
+            else:
+                out["$ref"] = walk(target, (*stack, id(target)))
+        elif ref is not None:
+            out["$ref"] = ref
+        return out
+
+    return walk(schema, stack), outside
 
 
 def _strip(schema: dict[str, Any]) -> dict[str, Any]:
@@ -394,7 +587,10 @@ def _branches(schema: dict[str, Any]) -> list[Any] | None:
             rest = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
             out: list[Any] = []
             for branch in schema[keyword]:
-                if isinstance(branch, dict) and rest and "$ref" not in branch:
+                if isinstance(branch, dict) and rest and "$ref" in branch:
+                    # both apply; the rules do not merge them: unchanged, or a finding
+                    out.append({**rest, "allOf": [branch]})
+                elif isinstance(branch, dict) and rest:
                     out.append({**rest, **branch})
                 elif branch is True:
                     out.append(rest or True)

@@ -136,7 +136,89 @@ TAKEN_PACKAGES = set(sys.stdlib_module_names) | {
     "test",
     "mypy",
     "ruff",
+    # what those bring along, and the tools a generated repo runs (import names, as a
+    # fresh install of every broker's and schema format's extras lists them)
+    "typing_extensions",
+    "pydantic_core",
+    "annotated_types",
+    "typing_inspection",
+    "fast_depends",
+    "uvicorn",
+    "h11",
+    "click",
+    "prometheus_client",
+    "opentelemetry",
+    "google",
+    "requests",
+    "urllib3",
+    "certifi",
+    "idna",
+    "charset_normalizer",
+    "sniffio",
+    "referencing",
+    "rpds",
+    "attr",
+    "attrs",
+    "jsonschema_specifications",
+    "aiormq",
+    "pamqp",
+    "yarl",
+    "multidict",
+    "propcache",
+    "async_timeout",
+    "packaging",
+    "pluggy",
+    "iniconfig",
+    "pygments",
+    "mypy_extensions",
+    "pathspec",
+    "setuptools",
+    "pkg_resources",
+    "pip",
+    "conftest",
+    "hypothesis",
 }
+
+
+#: What other schema languages call the model's types.
+_TYPE_SYNONYMS = {
+    "str": "string",
+    "text": "string",
+    "integer": "int (32-bit) or long (64-bit)",
+    "int32": "int",
+    "int64": "long",
+    "bigint": "long",
+    "float": "double",
+    "number": "double",
+    "bool": "boolean",
+    "datetime": "timestamp",
+    "date-time": "timestamp",
+    "instant": "timestamp",
+    "money": "decimal",
+    "bigdecimal": "decimal",
+    "guid": "uuid",
+}
+
+
+def _type_hint(kind: str) -> str:
+    """A hint for an unknown type name: the model's spelling of what was meant."""
+    lowered = kind.lower()
+    if lowered in SCALARS:
+        return f"; did you mean {lowered!r}? (types are lowercase)"
+    if lowered in _TYPE_SYNONYMS:
+        return f"; did you mean {_TYPE_SYNONYMS[lowered]}?"
+    if lowered.endswith("[]") or lowered.startswith(("list<", "list[", "array")):
+        return "; write a list field as {type: list, items: <type>}"
+    if lowered in ("record", "object", "struct", "map", "dict"):
+        return (
+            f"; the model has no {lowered} type: flatten its fields into the event, "
+            "or make it an event of its own"
+        )
+    return ""
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 def check_service_name(name: str) -> str | None:
@@ -147,7 +229,13 @@ def check_service_name(name: str) -> str | None:
             "(letters and digits, words joined by '-', starting with a letter, e.g. 'orders')"
         )
     package = name.replace("-", "_")
-    if keyword.iskeyword(package) or package in TAKEN_PACKAGES:
+    if keyword.iskeyword(package):
+        return (
+            f"service name {name!r} would make a Python package named after the keyword "
+            f"{package!r}, which cannot be imported; choose another name "
+            f"(e.g. '{name}-service')"
+        )
+    if package in TAKEN_PACKAGES:
         return (
             f"service name {name!r} would make a Python package that hides the module "
             f"{package!r}; choose another name (e.g. '{name}-service')"
@@ -158,9 +246,22 @@ def check_service_name(name: str) -> str | None:
 def load_model(path: Path, *, service: str | None = None) -> Model:
     """Parse and check the model file; raise ModelError listing every problem."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ModelError([Problem(str(path), 0, f"cannot read the model: {err}")]) from err
+        data = path.read_bytes()
+    except OSError as err:
+        raise ModelError([Problem(str(path), 1, f"cannot read the model: {err}")]) from err
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ModelError(
+            [
+                Problem(
+                    str(path),
+                    line,
+                    f"the model is not UTF-8 text (byte 0x{data[err.start]:02x}); save it as UTF-8",
+                )
+            ]
+        ) from err
     return parse_model(text, str(path), service=service)
 
 
@@ -200,7 +301,16 @@ class _Reader:
                 "events and policies (see the README's model format)",
             )
             return None
-        self.unknown_keys(data, TOP_KEYS, "the model")
+        if "asyncapi" in data:
+            self.fail(
+                data.line_of("asyncapi"),
+                "this is an AsyncAPI document, not an event-storming model; give it with "
+                "--asyncapi FILE instead of --model",
+            )
+            return None
+        # `x-...` keys hold what the model reuses by YAML anchors (as in Compose files)
+        extensions = {k for k in data if isinstance(k, str) and k.startswith("x-")}
+        self.unknown_keys(data, TOP_KEYS | extensions, "the model")
         name = self.service_name(data, service)
         description = self.text(data, "description", "the model")
         aggregates = [self.aggregate(item, line) for item, line in self.items(data, "aggregates")]
@@ -630,9 +740,25 @@ class _Reader:
         if isinstance(spec, str):
             field_type = self.field_type(spec, line, f"field {name} of {owner}")
             return Field(name, field_type) if field_type else None
+        if isinstance(spec, list):
+            self.fail(
+                line,
+                f"field {name} of {owner} is a YAML list; write a list field as "
+                "{type: list, items: <type>}",
+            )
+            return None
         if not isinstance(spec, LineMap):
             self.fail(
                 line, f"field {name} of {owner} must be a type name or a mapping with 'type:'"
+            )
+            return None
+        if "type" not in spec and spec and not set(spec) & FIELD_KEYS:
+            # `address: {street: string, zip: string}`: a nested object, as JSON has
+            self.fail(
+                line,
+                f"field {name} of {owner} is a nested object ({', '.join(map(str, spec))}); "
+                "the model has no nested records: flatten it into fields of their own "
+                f"(e.g. {name}_{next(iter(spec))}), or make it an event of its own",
             )
             return None
         self.unknown_keys(spec, FIELD_KEYS, f"field {name} of {owner}")
@@ -663,7 +789,7 @@ class _Reader:
             hint = (
                 f"; write {kind} as a mapping, e.g. {{type: {kind}, ...}}"
                 if kind in ALL_TYPES
-                else ""
+                else _type_hint(kind)
             )
             self.fail(
                 line,
@@ -686,14 +812,19 @@ class _Reader:
             optional, kind = True, kind[:-1]
         if kind == "enum":
             symbols = spec.get("symbols")
-            if (
-                not isinstance(symbols, list)
-                or not symbols
-                or not all(isinstance(s, str) and SYMBOL.match(s) for s in symbols)
-            ):
+            if not isinstance(symbols, list) or not symbols:
                 self.fail(
                     spec.line_of("symbols"),
                     f"enum {owner} needs 'symbols:', a list of names such as [OPEN, CLOSED]",
+                )
+                return None
+            bad = [s for s in symbols if not isinstance(s, str) or not SYMBOL.match(s)]
+            if bad:
+                self.fail(
+                    spec.line_of("symbols"),
+                    f"enum {owner} needs 'symbols:', a list of names such as [OPEN, CLOSED]: "
+                    f"{', '.join(map(repr, bad))} is not a name (letters, digits, '_'; "
+                    "quote YAML's true/false/yes/no/on/off/null, e.g. 'ON')",
                 )
                 return None
             if len(set(symbols)) != len(symbols):
@@ -735,15 +866,17 @@ class _Reader:
             by_event.setdefault(policy.when, []).append(policy)
 
         def leads_to(event: str, target: str, seen: set[str]) -> bool:
-            for policy in by_event.get(event, []):
-                command = commands.get(policy.then)
-                for emitted in command.emits if command else ():
-                    if emitted == target:
-                        return True
-                    if emitted not in seen:
-                        seen.add(emitted)
-                        if leads_to(emitted, target, seen):
+            # iterative: a long chain of policies must not hit the recursion limit
+            stack = [event]
+            while stack:
+                for policy in by_event.get(stack.pop(), []):
+                    command = commands.get(policy.then)
+                    for emitted in command.emits if command else ():
+                        if emitted == target:
                             return True
+                        if emitted not in seen:
+                            seen.add(emitted)
+                            stack.append(emitted)
             return False
 
         for policy in model.policies:
@@ -777,6 +910,13 @@ class _Reader:
                     line, f"{kind} name {name!r} is used by the generated code; choose another name"
                 )
             form = snake(name)
+            if name in seen:
+                self.fail(
+                    line,
+                    f"{kind} name {name!r} is already used by {_article(seen[name])}; "
+                    "names must be unique in a model",
+                )
+                continue
             if form in RESERVED_FUNCTIONS or form in generated:
                 clash = generated.get(form, "the generated code")
                 self.fail(
@@ -785,14 +925,7 @@ class _Reader:
                     f"{clash} already uses; choose another name",
                 )
             generated.setdefault(form, f"{kind} {name}")
-            if name in seen:
-                self.fail(
-                    line,
-                    f"{kind} name {name!r} is already used by a {seen[name]}; "
-                    "names must be unique in a model",
-                )
-            else:
-                seen[name] = kind
+            seen[name] = kind
         if not model.aggregates and not model.events:
             self.fail(1, "the model has no aggregates and no events: nothing to generate")
         for command in model.commands:

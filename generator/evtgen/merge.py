@@ -176,7 +176,9 @@ def plan_merge(repo: Path, base: Render, new: Render, labels: tuple[str, str, st
                 if path in renamed_to:
                     continue  # decided with its old path
                 n = _read(new.root / path)
-                if ours is None:
+                if ours is None and (why := _blocked(repo, path)):
+                    plan.outcomes.append(Outcome(path, "conflicted", None, note=why))
+                elif ours is None:
                     plan.outcomes.append(
                         Outcome(
                             path,
@@ -191,6 +193,18 @@ def plan_merge(repo: Path, base: Render, new: Render, labels: tuple[str, str, st
                     outcome.note = outcome.note or "you had a file where the template adds one"
                     plan.outcomes.append(outcome)
     return plan
+
+
+def _blocked(repo: Path, path: str) -> str | None:
+    """Why the template's new file cannot be written at `path`: the team has a
+    directory there, or a file where the template needs a directory; None when free."""
+    target = repo / path
+    if target.is_dir() and not target.is_symlink():
+        return "the template adds a file where you have a directory: kept yours"
+    for parent in Path(path).parents:
+        if parent != Path(".") and (repo / parent).exists() and not (repo / parent).is_dir():
+            return f"the template adds it in a directory {parent} where you have a file: kept yours"
+    return None
 
 
 def _moved(
@@ -258,29 +272,74 @@ def _merge_file(
             None,
             note="binary file changed by you and by the template: kept yours",
         )
-    done = subprocess.run(
-        [
-            "git",
-            "merge-file",
-            "-p",
-            "--diff3",
-            "-L",
-            labels[0],
-            "-L",
-            labels[1],
-            "-L",
-            labels[2],
-            str(ours),
-            str(base),
-            str(new),
-        ],
-        capture_output=True,
-    )
+    with tempfile.TemporaryDirectory(prefix="evtgen-eol-") as scratch:
+        base, new = _in_line_endings_of(data[0], (base, new), data[1:], Path(scratch))
+        done = subprocess.run(
+            [
+                "git",
+                "merge-file",
+                "-p",
+                "--diff3",
+                "-L",
+                labels[0],
+                "-L",
+                labels[1],
+                "-L",
+                labels[2],
+                str(ours),
+                str(base),
+                str(new),
+            ],
+            capture_output=True,
+        )
     if done.returncode < 0 or done.returncode > 127:
         raise OSError(f"git merge-file failed on {path}: {done.stderr.decode(errors='replace')}")
     if done.returncode == 0:
         return Outcome(path, "changed", done.stdout)
     return Outcome(path, "conflicted", done.stdout, note=f"{done.returncode} conflict(s)")
+
+
+def _line_endings(data: bytes) -> str | None:
+    """ "crlf" or "lf" when every line of `data` ends so; None when mixed or unknown."""
+    lines = data.count(b"\n")
+    if not lines:
+        return None
+    crlf = data.count(b"\r\n")
+    return "crlf" if crlf == lines else "lf" if crlf == 0 else None
+
+
+def _in_line_endings_of(
+    ours: bytes, paths: tuple[Path, Path], contents: list[bytes], scratch: Path
+) -> tuple[Path, Path]:
+    """The template's two versions in the repo's line endings, when they differ only
+    in that: a checkout with CRLF (Windows, core.autocrlf) would otherwise conflict on
+    every line. The renders themselves are shared, so converted copies go to `scratch`."""
+    want = _line_endings(ours)
+    have = {_line_endings(c) for c in contents if c}
+    if want is None or have != {"crlf" if want == "lf" else "lf"}:
+        return paths
+    converted: list[Path] = []
+    for path, content in zip(paths, contents, strict=True):
+        lf = content.replace(b"\r\n", b"\n")
+        copy = scratch / f"{len(converted)}-{path.name}"
+        copy.write_bytes(lf.replace(b"\n", b"\r\n") if want == "crlf" else lf)
+        converted.append(copy)
+    return converted[0], converted[1]
+
+
+def _write(target: Path, content: bytes) -> None:
+    """Write over a file, also one the team made read-only (it stays read-only)."""
+    try:
+        target.write_bytes(content)
+    except PermissionError:
+        mode = target.stat().st_mode
+        if mode & stat.S_IWUSR:
+            raise  # not the file's own bits: the directory, or another owner
+        os.chmod(target, mode | stat.S_IWUSR)
+        try:
+            target.write_bytes(content)
+        finally:
+            os.chmod(target, stat.S_IMODE(mode))
 
 
 def apply_plan(repo: Path, plan: Plan) -> None:
@@ -297,7 +356,7 @@ def apply_plan(repo: Path, plan: Plan) -> None:
             if o.link:
                 os.symlink(o.content.decode(), target)
             else:
-                target.write_bytes(o.content)
+                _write(target, o.content)
                 if o.mode is not None:
                     os.chmod(target, o.mode)
             if o.source:

@@ -73,16 +73,42 @@ def _read_answers(repo: Path, path: Path) -> Recorded:
         # libyaml when present: the bundled template's answers hold the whole model view
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-    except (OSError, yaml.YAMLError) as err:
+    except yaml.MarkedYAMLError as err:
+        # answers edited by hand: say where, as the model's errors do
+        mark = err.problem_mark or err.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise RepoProblem(
+            f"{where}: YAML syntax error: {err.problem or err.context}; fix the file "
+            f"(`git log -p {path.name}` shows what it was)"
+        ) from err
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise RepoProblem(f"{path}: cannot be read as YAML: {_one_line(err)}") from err
-    if not isinstance(data, dict) or not data.get("_src_path"):
-        raise RepoProblem(f"{path} records no _src_path: {repo} is not a generated repository")
+    if not isinstance(data, dict):
+        raise RepoProblem(
+            f"{path} is not a mapping of answers (it holds {type(data).__name__}); "
+            f"restore it from git (`git log -p {path.name}`)"
+        )
+    if not data.get("_src_path") or not isinstance(data["_src_path"], str):
+        raise RepoProblem(
+            f"{path} records no _src_path (the template the repo was made from): "
+            f"restore it if it was edited by hand (`git log -p {path.name}`); without "
+            f"it {repo} is not a generated repository"
+        )
     if not data.get("_commit"):
         raise RepoProblem(
-            f"{path} records no _commit: the template {data['_src_path']} was not in git "
-            "when this repo was made, so its version is unknown. Put the template in git, "
-            "tag the version the repo was made from, and add `_commit: <that tag>` to "
-            f"{path.name}"
+            f"{path} records no _commit, so the template version this repo was made "
+            f"from is unknown: the line was removed by hand (`git log -p {path.name}` "
+            f"shows it), or the template {data['_src_path']} was not in git when the "
+            "repo was made (then put the template in git and tag the version it was made "
+            "from); add "
+            f"`_commit: <that tag>` to {path.name}"
+        )
+    if not isinstance(data["_commit"], str):
+        # `_commit: 1.10` unquoted is the number 1.1, not the tag 1.10
+        raise RepoProblem(
+            f"{path}: _commit is the {type(data['_commit']).__name__} "
+            f"{data['_commit']!r}, not a version name; quote it "
+            f"(_commit: '<the tag the repo was made from>')"
         )
     answers = {str(k): v for k, v in data.items() if not str(k).startswith("_")}
     return Recorded(
@@ -195,9 +221,30 @@ class Sources:
     def __init__(self) -> None:
         self._sources: dict[str, Source] = {}
 
-    def get(self, src_path: str) -> Source:
+    def get(self, src_path: str, recorded_in: Path | None = None) -> Source:
+        """The source; `recorded_in` (the answers file naming it) goes into the error,
+        since a hand-edited `_src_path` is the usual cause."""
+        relative = _relative_path(src_path)
+        if relative is not None and recorded_in is not None:
+            # Copier reads a relative _src_path from the current directory, as it was
+            # when the repo was made; from the repo's own directory is what a team runs
+            for base in (Path.cwd(), recorded_in.parent):
+                if (base / relative).exists():
+                    src_path = str((base / relative).resolve())
+                    break
         if src_path not in self._sources:
-            self._sources[src_path] = self._open(src_path)
+            try:
+                self._sources[src_path] = self._open(src_path)
+            except RepoProblem as err:
+                if recorded_in is None:
+                    raise
+                hint = (
+                    "; a relative path is read from the current directory or the repo's, "
+                    "so run from where it points from, or record an absolute path or URL"
+                    if relative is not None
+                    else ""
+                )
+                raise RepoProblem(f"{err} (the _src_path recorded in {recorded_in}{hint})") from err
         return self._sources[src_path]
 
     def _open(self, src_path: str) -> Source:
@@ -215,6 +262,16 @@ class Sources:
         local = Path(url.removeprefix("file://"))
         url = str(local.resolve()) if local.is_absolute() and local.exists() else str(url)
         return Source(name=src_path, git_dir=_mirror(url))
+
+
+def _relative_path(src_path: str) -> Path | None:
+    """`src_path` as a relative file system path, or None (a URL, `gh:x/y`, absolute)."""
+    if src_path == BUNDLED_SOURCE or "://" in src_path or src_path.startswith("~"):
+        return None
+    if ":" in src_path.split("/", 1)[0]:  # gh:owner/repo, git@host:path
+        return None
+    path = Path(src_path)
+    return None if path.is_absolute() else path
 
 
 def _mirror(url: str) -> Path:

@@ -68,13 +68,19 @@ def load(text: str, *, core_schema: bool = False) -> Any:
         return _convert(node, loader, {}) if node is not None else None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        raise YamlSyntaxError(
-            mark.line + 1 if mark else 0, err.problem or err.context or "invalid YAML"
-        ) from err
+        message = err.problem or err.context or "invalid YAML"
+        if mark and _char_at(text, mark.line, mark.column) == "\t":
+            message += " (a tab: YAML indents with spaces only; replace the tab with spaces)"
+        raise YamlSyntaxError(mark.line + 1 if mark else 0, message) from err
     except yaml.YAMLError as err:
         raise YamlSyntaxError(0, str(err)) from err
     finally:
         loader.dispose()
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column : column + 1] if 0 <= line < len(lines) else ""
 
 
 def _convert(node: yaml.Node, loader: Any, done: dict[int, Any]) -> Any:
@@ -89,31 +95,65 @@ def _convert(node: yaml.Node, loader: Any, done: dict[int, Any]) -> Any:
     return converted
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
 def _convert_node(node: yaml.Node, loader: Any, done: dict[int, Any]) -> Any:
     if isinstance(node, yaml.MappingNode):
         mapping = LineMap()
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {}
+        merged: list[LineMap] = []
         for key_node, value_node in node.value:
-            key = _convert(key_node, loader, done)
             line = key_node.start_mark.line + 1
+            if key_node.tag == _MERGE:
+                merged += _merged(value_node, loader, done, line)
+                continue
+            key = _convert(key_node, loader, done)
             if isinstance(key, list | dict):
                 raise YamlSyntaxError(line, "a mapping key must be a plain value")
-            if key == "<<":
-                raise YamlSyntaxError(line, "merge keys (<<) are not supported in a model")
             if key in mapping:
                 raise YamlSyntaxError(
                     line, f'found duplicate key "{key}" (first at line {mapping.key_lines[key]})'
                 )
             mapping[key] = _convert(value_node, loader, done)
             mapping.key_lines[key] = line
-        return mapping
+        return _with_merged(mapping, merged) if merged else mapping
     if isinstance(node, yaml.SequenceNode):
         items = LineList(_convert(item, loader, done) for item in node.value)
         items.line = node.start_mark.line + 1
         items.item_lines = [item.start_mark.line + 1 for item in node.value]
         return items
     return loader.construct_object(node)
+
+
+def _merged(node: yaml.Node, loader: Any, done: dict[int, Any], line: int) -> list[LineMap]:
+    """The mappings a merge key (`<<: *defaults`, `<<: [*a, *b]`) brings in."""
+    value = _convert(node, loader, done)
+    sources = value if isinstance(value, list) else [value]
+    if not sources or not all(isinstance(v, LineMap) for v in sources):
+        raise YamlSyntaxError(
+            line, "a merge key (<<) takes a mapping or a list of mappings, e.g. <<: *defaults"
+        )
+    return list(sources)
+
+
+def _with_merged(mapping: LineMap, merged: list[LineMap]) -> LineMap:
+    """YAML's merge keys: the mapping's own keys win, then the merged mappings in
+    order; merged keys come first, as PyYAML orders them, and keep the line where the
+    anchored mapping defines them (that is where to fix them)."""
+    result = LineMap()
+    result.line = mapping.line
+    result.key_lines = {}
+    for source in merged:
+        for key, value in source.items():
+            if key not in result:
+                result[key] = value
+                result.key_lines[key] = source.line_of(key)
+    for key, value in mapping.items():
+        result[key] = value
+        result.key_lines[key] = mapping.key_lines[key]
+    return result
 
 
 def plain(value: Any) -> Any:

@@ -116,7 +116,7 @@ def _check_layer(
 ) -> None:
     from packaging.version import InvalidVersion, Version
 
-    source = sources.get(recorded.src_path)
+    source = sources.get(recorded.src_path, repo / recorded.answers_relpath)
     newest = source.newest()
     layer.newest = newest
     shas = source.resolve(recorded.commit, newest)
@@ -145,7 +145,7 @@ def _check_layer(
         ours = repo / rel
         if not ours.exists() and not ours.is_symlink():
             report.missing.append(rel)
-        elif _read(ours) != _read(base.root / rel):
+        elif not _same_text(_read(ours), _read(base.root / rel)):
             (report.team_owned_edited if rel in owned else report.changed).append(rel)
     answers = dict(recorded.answers)
     if recorded.src_path == BUNDLED_SOURCE:
@@ -171,6 +171,16 @@ def _pep440(ref: str) -> str:
     if m := re.match(r"^(.+)-(\d+)-g(\w+)$", ref):
         return f"{m.group(1)}.post{m.group(2)}+g{m.group(3)}"
     return ref
+
+
+def _same_text(ours: bytes | None, theirs: bytes | None) -> bool:
+    """Equal, or equal but for CRLF line endings: a checkout with core.autocrlf (Windows)
+    has every text file so, and that is no drift (`update` merges in them too)."""
+    if ours == theirs:
+        return True
+    if ours is None or theirs is None or b"\0" in ours[:8000]:
+        return False
+    return ours.replace(b"\r\n", b"\n") == theirs.replace(b"\r\n", b"\n")
 
 
 def _read(path: Path) -> bytes | None:

@@ -84,7 +84,7 @@ def schema_check(path: Path, against: str | None, mode: str) -> SchemaCheckRepor
     repo = _Repo.open(path)
     current = _current_schemas(repo, path)
     refs = _refs(repo, against, mode_name)
-    versions = {ref: _schemas_at(repo, ref) for ref in refs}
+    versions = {ref: _renamed(current, _schemas_at(repo, ref)) for ref in refs}
 
     directions = {
         "BACKWARD": ["backward"],
@@ -132,6 +132,26 @@ def schema_check(path: Path, against: str | None, mode: str) -> SchemaCheckRepor
     )
 
 
+def _renamed(current: dict[str, _Schema], old: dict[str, _Schema]) -> dict[str, _Schema]:
+    """`old` with each Avro record the current schemas renamed (a new name whose
+    `aliases` hold the old full name, as Avro itself matches them) keyed by its new
+    name, so a moved namespace is compared, not reported as removed plus added."""
+    renamed = dict(old)
+    for key, schema in current.items():
+        if key in old or schema.format != "avro":
+            continue
+        aliases = getattr(schema.parsed, "props", {}).get("aliases") or []
+        namespace = getattr(schema.parsed, "namespace", None)
+        for alias in aliases if isinstance(aliases, list) else []:
+            if not isinstance(alias, str):
+                continue
+            full = alias if "." in alias or not namespace else f"{namespace}.{alias}"
+            if f"avro:{full}" in renamed and f"avro:{full}" not in current:
+                renamed[key] = renamed.pop(f"avro:{full}")
+                break
+    return renamed
+
+
 def _order(key: str) -> tuple[str, str]:
     return key.rsplit(":", 1)[-1].rsplit(".", 1)[-1], key
 
@@ -164,6 +184,7 @@ def _parse(name: str, rel: str, text: str, where: str) -> _Schema:
 
     fmt = _format_of(name)
     assert fmt is not None
+    text = text.removeprefix("\ufeff")  # a BOM, as some Windows editors save JSON
     stem = name.removesuffix(".avsc").removesuffix(".schema.json")
     try:
         if fmt == "avro":

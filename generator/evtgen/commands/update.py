@@ -189,9 +189,13 @@ def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
     report.git_calls += 1
     _require_clean_git(repo)
     start = "HEAD"  # where an undo returns to, when --branch switched away from it
+    detached = False
     if session.options.branch:
         start = _git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
         report.git_calls += 1
+        if start == "HEAD":  # a detached HEAD (a CI checkout): return to its commit
+            start, detached = _git(repo, "rev-parse", "HEAD").strip(), True
+            report.git_calls += 1
     try:
         for number, recorded in enumerate(layers):
             # --to names a version of the base template; overlays go to their newest release
@@ -201,7 +205,8 @@ def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
             _update_layer(repo, session, report, recorded, to, layer)
     except Exception:
         if not session.options.dry_run:
-            _undo(repo, start, report.branch)  # a later layer failed: none is half-applied
+            # a later layer failed: none is half-applied
+            _undo(repo, start, report.branch, detached)
         raise
     report.to_version = report.layers[0].to_version
     statuses = {layer.status for layer in report.layers}
@@ -212,12 +217,14 @@ def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
         _git(repo, "commit", "-q", "--no-verify", "-m", _commit_message(report))
 
 
-def _undo(repo: Path, start: str, branch: str | None) -> None:
+def _undo(repo: Path, start: str, branch: str | None, detached: bool = False) -> None:
     """Put the repo back as it was: the tree was clean when the update began."""
+    if not branch and not _git(repo, "status", "--porcelain", "--untracked-files=all"):
+        return  # failed before writing anything: leave even git's reflog alone
     _git(repo, "reset", "-q", "--hard", "HEAD")
     _git(repo, "clean", "-q", "-fd")
     if branch:
-        _git(repo, "switch", "-q", start if start != "HEAD" else "-")
+        _git(repo, "switch", "-q", *(["--detach"] if detached else []), start)
         _git(repo, "branch", "-q", "-D", branch)
 
 
@@ -230,7 +237,7 @@ def _update_layer(
     layer: LayerUpdate,
 ) -> None:
     options = session.options
-    source = session.sources.get(recorded.src_path)
+    source = session.sources.get(recorded.src_path, repo / recorded.answers_relpath)
     target_ref = to or source.newest()
     shas = source.resolve(recorded.commit, target_ref)
     base_sha, target_sha = shas[recorded.commit], shas[target_ref]
@@ -339,7 +346,10 @@ def _commit_message(report: RepoUpdate) -> str:
 def _missing_version(recorded: Recorded, source: Source) -> str:
     if recorded.src_path == BUNDLED_SOURCE:
         version = recorded.commit.removeprefix("v").split("+")[0]
-        have = ", ".join(source.release_tags()) or "none"
+        tags = source.release_tags()
+        # a store used for long holds many versions: the newest few make the point
+        have = ", ".join(tags[-5:]) + (f" and {len(tags) - 5} older" if len(tags) > 5 else "")
+        have = have or "none"
         return (
             f"template version {recorded.commit} is not available locally (evtgen's "
             f"template store {store_path()} has: {have}). Get it by running that evtgen "
@@ -350,8 +360,9 @@ def _missing_version(recorded: Recorded, source: Source) -> str:
         )
     return (
         f"the template {source.name} has no version {recorded.commit!r} (the recorded "
-        "_commit); was the tag deleted or history rewritten? Restore it in the template "
-        "repository, or set _commit to the version this repo was made from"
+        f"_commit in {recorded.answers_relpath}); was the tag deleted or history "
+        "rewritten, or the line edited by hand? Restore it in the template repository, "
+        "or set _commit to the version this repo was made from"
     )
 
 
