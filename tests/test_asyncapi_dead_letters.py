@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from asyncapi_parser import run_asyncapi_tool
 from conftest import ROOT
 from generated import fresh_venv
 
@@ -28,7 +28,6 @@ from evtgen.commands.new import NewServiceRequest, new_service
 from evtgen.loader import load_model
 from evtgen.model import Event, Model
 
-ASYNCAPI_CHECK = ROOT / "tests" / "tools" / "asyncapi"
 SAMPLE = ROOT / "generator" / "evtgen" / "data" / "sample-model.yaml"
 MODELS = [SAMPLE, *sorted((ROOT / "tests" / "models").glob("*.yaml"))]
 BROKERS = ("kafka", "rabbitmq", "nats", "redis")
@@ -66,17 +65,7 @@ def consumed(model: Model) -> list[Event]:
 
 def parsed(*documents: Path) -> dict[str, Any]:
     """The documents as @asyncapi/parser reads them (traits applied, $refs followed)."""
-    if shutil.which("node") is None or not (ASYNCAPI_CHECK / "node_modules").is_dir():
-        pytest.fail(
-            "the AsyncAPI checker is not installed: it needs Node.js and "
-            "`npm ci --prefix tests/tools/asyncapi` (.ci/run does both)"
-        )
-    done = subprocess.run(
-        ["node", str(ASYNCAPI_CHECK / "dead-letters.mjs"), *map(str, documents)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_asyncapi_tool("dead-letters.mjs", *documents, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     read: dict[str, Any] = json.loads(done.stdout)
     return read
