@@ -255,3 +255,24 @@ def test_names_convert_between_cases() -> None:
     assert kebab("OrderPlaced") == "order-placed"
     assert pascal("order_id") == "OrderId"
     assert default_channel("order-service", "OrderPlaced") == "order-service.order-placed.v1"
+
+
+def test_an_event_on_the_dead_letter_channel_of_a_consumed_one_is_refused() -> None:
+    found = problems(
+        """\
+        service: orders
+        aggregates:
+          - {name: Order, fields: {order_id: uuid}}
+        commands:
+          - {name: ConfirmOrder, aggregate: Order, fields: {order_id: uuid}, emits: [Failed]}
+        events:
+          - {name: Paid, channel: payments.paid.v1, fields: {order_id: uuid}}
+          - {name: Failed, channel: payments.paid.v1.dlq, fields: {order_id: uuid}}
+        policies:
+          - {name: ConfirmWhenPaid, when: Paid, then: ConfirmOrder}
+        """
+    )
+    assert found == [
+        "m.yaml:8: event Failed uses channel 'payments.paid.v1.dlq', where the service "
+        "dead-letters the Paid it cannot handle; choose another channel"
+    ]

@@ -32,6 +32,7 @@ from evtgen.model import (
     Policy,
     Saga,
     SagaStep,
+    dead_letter_channel,
     default_channel,
     python_name,
     snake,
@@ -857,6 +858,22 @@ class _Reader:
 
     # -- references between entries --------------------------------------------
 
+    def dead_letter_clashes(self, model: Model) -> None:
+        """An event on the dead-letter channel of a consumed one would mix the two."""
+        consumed = list(model.consumed_events)
+        if model.saga is not None:  # its start (when it names an event) and its replies
+            consumed += [e for e in model.events if e.name == model.saga.start]
+            consumed += model.saga.replies
+        dead_letters = {dead_letter_channel(e.channel): e.name for e in consumed}
+        for event in model.events:
+            if event.channel in dead_letters:
+                self.fail(
+                    event.line,
+                    f"event {event.name} uses channel {event.channel!r}, where the "
+                    f"service dead-letters the {dead_letters[event.channel]} it cannot "
+                    "handle; choose another channel",
+                )
+
     def loops(self, model: Model) -> None:
         """Policies that lead back to the event they react to: the generated service
         would react to its own events for ever."""
@@ -990,3 +1007,4 @@ class _Reader:
                     f"already used by {channels[event.channel]}",
                 )
             channels[event.channel] = event.name
+        self.dead_letter_clashes(model)
