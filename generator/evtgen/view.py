@@ -32,6 +32,8 @@ from evtgen.schemas import avro_schema, json_schema
 
 #: Bumped when the shape of the view changes, so a template can tell.
 VIEW_VERSION = 1
+#: The generated repos' line length (ruff's `line-length` in their pyproject.toml).
+LINE_LENGTH = 100
 
 _NAME = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -122,8 +124,12 @@ def _field(field: Field, code: list[str], *, message: bool = True) -> dict[str, 
     declared = default
     if field.attr != field.name and message:
         code.append("Field")
-        aliased = f"Field(alias={json.dumps(field.name)}"
-        declared = f"{aliased}, default={default})" if default else f"{aliased})"
+        arguments = f"alias={json.dumps(field.name)}" + (f", default={default}" if default else "")
+        declared = f"Field({arguments})"
+        if len(f"    {field.attr}: {python} = {declared}") > LINE_LENGTH:
+            # as ruff format splits it: the arguments on a line of their own (a class
+            # field, so indented twice)
+            declared = f"Field(\n        {arguments}\n    )"
     return {
         "name": field.attr,
         "wire": field.name,
