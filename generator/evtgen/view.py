@@ -107,6 +107,16 @@ def python_literal(field_type: FieldType, value: Any) -> str:
     return repr(value)
 
 
+def bracketed(indent: int, head: str, opener: str, inner: str, closer: str) -> str:
+    """`head opener inner closer` on one line at `indent`, or split as ruff format
+    splits it when that line would pass LINE_LENGTH: `inner` on a line of its own,
+    one level deeper (the template writes the first line's indentation)."""
+    line = f"{head}{opener}{inner}{closer}"
+    if indent + len(line) <= LINE_LENGTH:
+        return line
+    return f"{head}{opener}\n{' ' * (indent + 4)}{inner}\n{' ' * indent}{closer}"
+
+
 def _field(field: Field, code: list[str], *, message: bool = True) -> dict[str, Any]:
     """A message-class field: `name: python = default`."""
     python = field.type.python()
@@ -125,11 +135,8 @@ def _field(field: Field, code: list[str], *, message: bool = True) -> dict[str, 
     if field.attr != field.name and message:
         code.append("Field")
         arguments = f"alias={json.dumps(field.name)}" + (f", default={default}" if default else "")
-        declared = f"Field({arguments})"
-        if len(f"    {field.attr}: {python} = {declared}") > LINE_LENGTH:
-            # as ruff format splits it: the arguments on a line of their own (a class
-            # field, so indented twice)
-            declared = f"Field(\n        {arguments}\n    )"
+        declared = bracketed(4, f"{field.attr}: {python} = Field", "(", arguments, ")")
+        declared = declared.removeprefix(f"{field.attr}: {python} = ")  # a class field
     return {
         "name": field.attr,
         "wire": field.name,
@@ -183,6 +190,14 @@ def _aggregate(aggregate: Aggregate, code: dict[str, list[str]]) -> dict[str, An
         "snake": snake(aggregate.name),
         "id": id_field.attr,
         "id_python": id_field.type.python(),
+        # `self.<snake>_store: ...` in Service.__init__
+        "store_type": bracketed(
+            8,
+            f"self.{snake(aggregate.name)}_store: Repository",
+            "[",
+            f"{id_field.type.python()}, domain.{aggregate.name}",
+            "]",
+        ).removeprefix(f"self.{snake(aggregate.name)}_store: "),
         # a fresh aggregate: its identity and, for every other field, nothing given
         "blank": [_filled(f, [], code["domain"]) for f in aggregate.fields if f is not id_field],
         "fields": [_field(f, code["domain"], message=False) for f in aggregate.fields],
