@@ -597,12 +597,19 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--timeout", type=float, default=180)
     args = parser.parse_args()
+    scenarios = {"roundtrip": roundtrip, "at-least-once": at_least_once, "trace": trace}
+    run_scenario(args, scenarios[args.scenario])
+
+
+def run_scenario(
+    args: argparse.Namespace,
+    scenario: Callable[[argparse.Namespace, Codec, Service], Awaitable[dict[str, Any]]],
+) -> None:
+    """Run `scenario` against the generated service the arguments name, print its
+    result as JSON, and never leave the service running."""
     repo = Path(args.repo)
     codec = Codec(repo, args.package, args.input_event, args.output_event)
     service = Service(repo, args.package, args.url)
-    scenario = {"roundtrip": roundtrip, "at-least-once": at_least_once, "trace": trace}[
-        args.scenario
-    ]
     try:
         result = asyncio.run(scenario(args, codec, service))
     finally:

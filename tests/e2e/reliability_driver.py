@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 import uuid
@@ -30,7 +29,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from driver import Codec, Service, add_service_arguments, envelope, open_envelope, scrape
+from driver import (
+    Codec,
+    Service,
+    add_service_arguments,
+    envelope,
+    open_envelope,
+    run_scenario,
+    scrape,
+)
 
 Message = tuple[bytes, dict[str, str]]  # body, headers (correlation_id among them)
 Publish = Callable[[list[Message]], Awaitable[None]]
@@ -290,16 +297,7 @@ def main() -> None:
     parser.add_argument("--kill", action="store_true", help="redelivery: kill and restart first")
     parser.add_argument("--timeout", type=float, default=90)
     args = parser.parse_args()
-    repo = Path(args.repo)
-    codec = Codec(repo, args.package, args.input_event, args.output_event)
-    service = Service(repo, args.package, args.url)
-    scenario = dead_letter if args.scenario == "dead-letter" else redelivery
-    try:
-        result = asyncio.run(scenario(args, codec, service))
-    finally:
-        if service.process is not None and service.process.poll() is None:
-            service.process.kill()
-    print(json.dumps(result))
+    run_scenario(args, dead_letter if args.scenario == "dead-letter" else redelivery)
 
 
 if __name__ == "__main__":
