@@ -10,7 +10,9 @@ Both sides do the same job on a real Kafka (scripts/brokers.sh up kafka): consum
   into a fresh venv and run as its own process, `python -m orders`.
 - baseline: `_relay` below, aiokafka consumer -> fastavro decode -> build -> encode ->
   aiokafka producer, committing after each `getmany` batch once its sends are acked; run
-  as its own process in the same venv, with the same .avsc files.
+  as its own process in the same venv, with the same .avsc files. `--relay-codec
+  compiled` gives it the generated service's compiled Avro codec instead of fastavro,
+  so the ratio shows what the rest of the service costs.
 
 For each side, with fresh 1-partition topics: start the service, warm it up (a few
 hundred events, not counted), then produce N events as fast as the producer goes (or at
@@ -26,6 +28,7 @@ this same file there with a hidden sub-command (`_measure`, `_collect`, `_relay`
 
     python bench/kafka_throughput.py [--events N] [--rate R] [--rounds K]
         [--side both|generated|baseline] [--template PATH | --service-dir DIR] [--keep]
+        [--relay-codec fastavro|compiled]
 
 --template generates from another Copier template (e.g. a patched copy); --service-dir
 measures an existing generated repo instead (copied, its channel names replaced by this
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import re
@@ -183,6 +187,13 @@ def main() -> None:
         "--service-dir", help="measure this generated repo instead of generating one"
     )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per side and round")
+    parser.add_argument(
+        "--relay-codec",
+        choices=["fastavro", "compiled"],
+        default="fastavro",
+        help="the relay's Avro: fastavro, as a hand-written relay has it (default), or the "
+        "generated service's compiled codec (avro_binary.py), to see the rest apart",
+    )
     parser.add_argument("--workdir", help="where to work (default: a new temporary directory)")
     parser.add_argument(
         "--keep", action="store_true", help="keep the work directory and the topics"
@@ -234,6 +245,8 @@ def main() -> None:
                         str(args.timeout),
                         "--log",
                         str(work / f"{side}{round_}.log"),
+                        "--relay-codec",
+                        args.relay_codec,
                     ]
                     + (["--keep"] if args.keep else []),
                     check=True,
@@ -353,6 +366,8 @@ async def measure(args: argparse.Namespace) -> None:
             topic_out,
             "--group",
             f"bench-relay-{args.run}",
+            "--codec",
+            args.relay_codec,
         ]
 
     admin = AIOKafkaAdminClient(bootstrap_servers=args.bootstrap)
@@ -546,15 +561,33 @@ async def collect(args: argparse.Namespace) -> None:
     )
 
 
-async def relay(args: argparse.Namespace) -> None:
-    """The baseline: the same job on the plain client, committing after each acked batch."""
+def fastavro_codec(in_schema: Any, out_schema: Any) -> tuple[Any, Any]:
+    """Read and write as a hand-written relay does: fastavro, schemaless."""
     import io
 
     import fastavro
+
+    def read(data: bytes) -> Any:
+        return fastavro.schemaless_reader(io.BytesIO(data), in_schema, None)
+
+    def write(record: dict[str, Any]) -> bytes:
+        out = io.BytesIO()
+        fastavro.schemaless_writer(out, out_schema, record)
+        return out.getvalue()
+
+    return read, write
+
+
+async def relay(args: argparse.Namespace) -> None:
+    """The baseline: the same job on the plain client, committing after each acked batch."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     service = Path(args.service)
     in_schema, out_schema = load_schema(service, IN_EVENT), load_schema(service, OUT_EVENT)
+    read, write = fastavro_codec(in_schema, out_schema)
+    if args.codec == "compiled":  # the generated service's own (uuids as text both ways)
+        avro_binary = importlib.import_module(f"{SERVICE}.avro_binary")
+        read, write = avro_binary.reader(in_schema), avro_binary.writer(out_schema)
     consumer = AIOKafkaConsumer(
         args.topic_in,
         bootstrap_servers=args.bootstrap,
@@ -578,13 +611,11 @@ async def relay(args: argparse.Namespace) -> None:
                     correlation_id = next(
                         (v for k, v in record.headers if k == "correlation_id"), b""
                     )
-                    event = decode(in_schema, record.value)
-                    out = io.BytesIO()
-                    fastavro.schemaless_writer(out, out_schema, {"order_id": event["order_id"]})
+                    event = read(record.value)
                     futures.append(
                         await producer.send(
                             args.topic_out,
-                            out.getvalue(),
+                            write({"order_id": event["order_id"]}),
                             headers=[
                                 ("content-type", CONTENT_TYPE),
                                 ("correlation_id", correlation_id),
@@ -609,6 +640,7 @@ def internal() -> None:
     m.add_argument("--rate", type=float, default=0)
     m.add_argument("--timeout", type=float, default=1800)
     m.add_argument("--keep", action="store_true")
+    m.add_argument("--relay-codec", default="fastavro")
     c = sub.add_parser("_collect")
     for name in ("--bootstrap", "--topic", "--service"):
         c.add_argument(name, required=True)
@@ -618,6 +650,7 @@ def internal() -> None:
     r = sub.add_parser("_relay")
     for name in ("--bootstrap", "--service", "--topic-in", "--topic-out", "--group"):
         r.add_argument(name, required=True)
+    r.add_argument("--codec", choices=["fastavro", "compiled"], default="fastavro")
     args = parser.parse_args()
     entry = {"_measure": measure, "_collect": collect, "_relay": relay}[args.mode]
     asyncio.run(entry(args))
