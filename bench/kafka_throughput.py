@@ -274,7 +274,10 @@ def main() -> None:
     if len(median) == 2:
         ratio = median["generated"] / median["baseline"]
         verdict = "OK" if ratio >= 0.8 else "BELOW TARGET"
-        print(f"throughput ratio generated/baseline = {ratio:.2f} (target >= 0.8: {verdict})")
+        print(
+            f"throughput ratio generated/baseline (relay's codec: {args.relay_codec})"
+            f" = {ratio:.2f} (target >= 0.8: {verdict})"
+        )
 
 
 def line(r: dict[str, float]) -> str:
