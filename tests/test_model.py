@@ -276,3 +276,26 @@ def test_an_event_on_the_dead_letter_channel_of_a_consumed_one_is_refused() -> N
         "m.yaml:8: event Failed uses channel 'payments.paid.v1.dlq', where the service "
         "dead-letters the Paid it cannot handle; choose another channel"
     ]
+
+
+def test_a_saga_event_on_the_dead_letter_channel_of_its_start_is_refused() -> None:
+    found = problems(
+        """\
+        service: fulfil
+        events:
+          - {name: Submitted, external: true, channel: shop.submitted.v1, fields: {order_id: uuid}}
+          - {name: Done, channel: shop.submitted.v1.dlq, fields: {order_id: uuid}}
+        saga:
+          name: Fulfil
+          start: Submitted
+          completed: Done
+          steps:
+            - participant: stock
+              command: {name: Reserve, fields: {order_id: uuid}}
+              success: {name: Reserved, fields: {order_id: uuid}}
+        """
+    )
+    assert found == [
+        "m.yaml:4: event Done uses channel 'shop.submitted.v1.dlq', where the service "
+        "dead-letters the Submitted it cannot handle; choose another channel"
+    ]

@@ -861,12 +861,9 @@ class _Reader:
     def dead_letter_clashes(self, model: Model) -> None:
         """An event the service sends or receives on the dead-letter channel of one it
         consumes would mix the two (and declare that topic twice)."""
-        consumed = list(model.consumed_events)
-        if model.saga is not None:  # its start (when it names an event) and its replies
-            consumed += [e for e in model.events if e.name == model.saga.start]
-            consumed += model.saga.replies
+        consumed = model.subscribed_events
         dead_letters = {dead_letter_channel(e.channel): e.name for e in consumed}
-        used = {e.name for e in [*consumed, *model.emitted_events]}  # not unused externals
+        used = {e.name for e in [*consumed, *model.sent_events]}  # not unused externals
         for event in model.events:
             if event.name in used and event.channel in dead_letters:
                 self.fail(

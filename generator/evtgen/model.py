@@ -239,6 +239,30 @@ class Model:
         wanted = {name for c in self.commands for name in c.emits}
         return tuple(e for e in self.events if e.name in wanted)
 
+    @property
+    def subscribed_events(self) -> tuple[Event, ...]:
+        """Everything the service subscribes to: the events policies react to, then the
+        saga's start event and the replies its orchestrator awaits."""
+        if self.saga is None:
+            return self.consumed_events
+        start = tuple(e for e in self.events if e.name == self.saga.start)
+        return self.consumed_events + start + self.saga.replies
+
+    @property
+    def sent_events(self) -> tuple[Event, ...]:
+        """Everything the service sends: the events commands emit, then what the saga's
+        orchestrator sends (its commands, its completed and failed events)."""
+        sent = list(self.emitted_events)
+        if self.saga is not None:
+            ends = [
+                e
+                for n in (self.saga.completed, self.saga.failed)
+                for e in self.events
+                if e.name == n
+            ]
+            sent += [e for e in (*self.saga.sent, *ends) if e not in sent]
+        return tuple(sent)
+
     def policies_for(self, event: Event) -> tuple[Policy, ...]:
         return tuple(p for p in self.policies if p.when == event.name)
 

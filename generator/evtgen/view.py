@@ -65,7 +65,8 @@ def model_view(model: Model) -> dict[str, Any]:
         "policies": [_policy(model, p, code) for p in model.policies],
         "consumed": [_consumed(model, e) for e in model.consumed_events] + _saga_consumed(model),
         "emitted": [
-            {"event": e.name, "snake": snake(e.name), "channel": e.channel} for e in _emitted(model)
+            {"event": e.name, "snake": snake(e.name), "channel": e.channel}
+            for e in model.sent_events
         ],
         "saga": _saga(model, model.saga, code["saga"]) if model.saga else None,
         "source": model_document(model),
@@ -308,15 +309,6 @@ def _consumed(model: Model, event: Event) -> dict[str, Any]:
 
 
 # -- the saga (docs/saga.md) ----------------------------------------------------
-
-
-def _emitted(model: Model) -> list[Event]:
-    """Events the commands emit, then what the saga's orchestrator sends."""
-    emitted = list(model.emitted_events)
-    if model.saga is not None:
-        ends = [model.event(n) for n in (model.saga.completed, model.saga.failed) if n]
-        emitted += [e for e in (*model.saga.sent, *ends) if e not in emitted]
-    return emitted
 
 
 def _saga_consumed(model: Model) -> list[dict[str, Any]]:
