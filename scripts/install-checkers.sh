@@ -2,8 +2,8 @@
 # Installs every checker `evtgen pipeline lint` runs, into per-user and project
 # places (no root): check-jsonschema and zizmor into the Python environment
 # (default .venv); actionlint (go install) and tekton-validate (go build of
-# pipelines/tekton-validate) into ~/.cache/evtgen/checkers/bin; @ibm/tekton-lint
-# (npm ci of pipelines/checkers' lockfile) into ~/.cache/evtgen/checkers.
+# tools/tekton-validate) into ~/.cache/evtgen/checkers/bin; @ibm/tekton-lint
+# (npm ci of tools/npm-checkers' lockfile) into ~/.cache/evtgen/checkers.
 # Idempotent: what is installed at the wanted version is left alone. Downloads are
 # cached where Go and npm cache them (GOMODCACHE, GOCACHE, ~/.npm).
 # Needs: Python with pip or uv, Go 1.26, Node.js 20 with npm.
@@ -38,18 +38,18 @@ if ! "$dest/bin/actionlint" -version 2>/dev/null | grep -qx "$actionlint_version
 fi
 
 # tekton-validate: rebuilt when its source or module versions change
-stamp=$(cat "$root"/pipelines/tekton-validate/{go.mod,go.sum,main.go} | sha256sum | cut -c1-16)
+stamp=$(cat "$root"/tools/tekton-validate/{go.mod,go.sum,main.go} | sha256sum | cut -c1-16)
 if [ "$(cat "$dest/bin/.tekton-validate.stamp" 2>/dev/null)" != "$stamp" ] || [ ! -x "$dest/bin/tekton-validate" ]; then
   say "building tekton-validate (Tekton's own validation; a cold build takes minutes)"
-  (cd "$root/pipelines/tekton-validate" && go build -trimpath -o "$dest/bin/tekton-validate" .)
+  (cd "$root/tools/tekton-validate" && go build -trimpath -o "$dest/bin/tekton-validate" .)
   echo "$stamp" > "$dest/bin/.tekton-validate.stamp"
 fi
 
 # @ibm/tekton-lint from the lockfile
 need npm "Node.js 20 with npm runs @ibm/tekton-lint"
-if ! cmp -s "$root/pipelines/checkers/package-lock.json" "$dest/package-lock.json" || [ ! -x "$dest/node_modules/.bin/tekton-lint" ]; then
+if ! cmp -s "$root/tools/npm-checkers/package-lock.json" "$dest/package-lock.json" || [ ! -x "$dest/node_modules/.bin/tekton-lint" ]; then
   say "installing @ibm/tekton-lint"
-  cp "$root/pipelines/checkers/package.json" "$root/pipelines/checkers/package-lock.json" "$dest/"
+  cp "$root/tools/npm-checkers/package.json" "$root/tools/npm-checkers/package-lock.json" "$dest/"
   npm ci --prefix "$dest" --no-audit --no-fund --loglevel=error
 fi
 say "ready in $dest and $(dirname "$python")"

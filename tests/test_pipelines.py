@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import TEMPLATE, Run, run_evtgen
+from conftest import ROOT, TEMPLATE, Run, run_evtgen
 
 from evtgen.errors import InputProblems
 from evtgen.pipelines import Context, load_pipeline_model, render
+from evtgen.pipelines.model import bundled
 from evtgen.pipelines.template import template_files
 
 BROKERS = ("kafka", "rabbitmq", "nats", "redis")
@@ -149,7 +150,7 @@ def test_the_template_holds_the_current_render_of_the_model() -> None:
 def test_github_workflows_are_least_privilege_pinned_and_bounded(
     generated: Callable[[str, str], Path],
 ) -> None:
-    pins = yaml.safe_load((TEMPLATE.parent / "pipelines" / "actions.yml").read_text())
+    pins = yaml.safe_load(bundled("actions.yml").read_text(encoding="utf-8"))
     repo = generated("github", "kafka")
     for workflow in (repo / ".github" / "workflows").glob("*.yml"):
         text = workflow.read_text()
@@ -616,3 +617,105 @@ def test_each_deploy_stage_writes_into_an_overlay_the_repo_has(
         (image,) = yaml.safe_load((repo / overlay).read_text())["images"]
         # the deploy step's sed rewrites these two lines into the built image and digest
         assert {"name", "newName", "newTag"} <= set(image)
+
+
+# --- from an installed wheel ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wheel_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """evtgen's wheel, built from this checkout and unpacked as site-packages are."""
+    import subprocess
+    import sys
+    import zipfile
+
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", str(ROOT), "-w", out],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = out.glob("evtgen-*.whl")
+    site = out / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    return site
+
+
+def run_from_wheel(site: Path, *args: str | Path, **env: str) -> Run:
+    """`python ARGS` with the wheel's evtgen ahead of the editable one."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(site), **env},
+        stdin=subprocess.DEVNULL,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def test_the_wheel_carries_the_pipeline_data_and_the_checkers_sources(wheel_site: Path) -> None:
+    import subprocess
+
+    package = wheel_site / "evtgen"
+    for name in ("model.yml", "actions.yml"):
+        shipped = package / "pipelines" / "data" / name
+        assert shipped.read_bytes() == bundled(name).read_bytes()
+    tracked = subprocess.run(
+        ["git", "ls-files", "tools"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    sources = {p for p in tracked if not p.endswith(".gitignore")}
+    shipped_tools = {
+        str(p.relative_to(package)) for p in (package / "tools").rglob("*") if p.is_file()
+    }
+    assert shipped_tools == sources
+
+
+def test_pipeline_lint_from_the_wheel_runs_every_checker(wheel_site: Path, tmp_path: Path) -> None:
+    where = run_from_wheel(wheel_site, "-c", "import evtgen; print(evtgen.__file__)")
+    assert where.stdout.strip() == str(wheel_site / "evtgen" / "__init__.py"), where.stderr
+    done = run_from_wheel(
+        wheel_site,
+        "-m",
+        "evtgen",
+        "new",
+        "service",
+        "orders",
+        "--ci",
+        "both",
+        "--defaults",
+        "--dest",
+        tmp_path / "orders",
+    )
+    assert done.code == 0, done.stderr
+    done = run_from_wheel(
+        wheel_site, "-m", "evtgen", "pipeline", "lint", tmp_path / "orders", "--json"
+    )
+    assert done.code == 0, done.stdout + done.stderr
+    ran = {c["name"] for c in json.loads(done.stdout)["checkers"] if c["status"] == "ran"}
+    assert ran == {*CHECKERS["github"], *CHECKERS["tekton"]}
+
+
+def test_from_the_wheel_a_missing_go_checker_is_built_from_the_source_it_ships(
+    wheel_site: Path, generated: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    done = run_from_wheel(
+        wheel_site,
+        "-m",
+        "evtgen",
+        "pipeline",
+        "lint",
+        generated("tekton", "kafka"),
+        EVTGEN_CACHE_DIR=str(tmp_path / "empty-cache"),
+        PATH="/usr/bin:/bin",
+    )
+    assert done.code == 2
+    source = wheel_site / "evtgen" / "tools" / "tekton-validate"
+    assert f"in {source}: go build -o ~/.cache/evtgen/checkers/bin/tekton-validate ." in done.stdout
+    assert (source / "main.go").is_file()

@@ -263,7 +263,8 @@ def pipeline_lint(
         ]
         print(
             f"evtgen: error: pipeline lint is incomplete: {', '.join(unrun)} did not run; "
-            "scripts/install-checkers.sh installs them all",
+            "scripts/install-checkers.sh (in an evtgen checkout) installs them all; "
+            "each one's line above says how to install it alone",
             file=sys.stderr,
         )
     if code:

@@ -4,7 +4,8 @@ becomes findings (checker, file, line, severity, message).
 Where a checker is looked for, in order: PATH, the directory of the running Python
 (a virtual environment's bin), and evtgen's checker directory
 (`~/.cache/evtgen/checkers`, or `$EVTGEN_CACHE_DIR/checkers`), which
-`scripts/install-checkers.sh` fills.
+`scripts/install-checkers.sh` fills. The sources of evtgen's own checkers are in
+`tools/` of a checkout, and in the wheel as `evtgen/tools/`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +255,13 @@ def _tekton_validate(exe: str, files: list[Path], root: Path) -> list[Finding]:
     return findings
 
 
+def _tekton_validate_install() -> str:
+    # the wheel carries the Go source (evtgen/tools/); an editable install reads the checkout's
+    shipped = files("evtgen") / "tools" / "tekton-validate"
+    where = str(shipped) if shipped.is_dir() else "tools/tekton-validate of an evtgen checkout"
+    return f"{_ALL}; or, in {where}: go build -o ~/.cache/evtgen/checkers/bin/tekton-validate ."
+
+
 def _pip(spec: str) -> str:
     return f"{_ALL}; or: {Path(sys.executable).parent}/python -m pip install '{spec}'"
 
@@ -286,8 +295,7 @@ CHECKERS: tuple[Checker, ...] = (
         "tekton-validate",
         "tekton",
         "tekton-validate",
-        f"{_ALL}; or, in evtgen's pipelines/tekton-validate: "
-        "go build -o ~/.cache/evtgen/checkers/bin/tekton-validate .",
+        _tekton_validate_install(),
         _tekton_validate,
     ),
 )

@@ -1,17 +1,19 @@
 """The pipeline model: stages, the broker table and the action pins, read from YAML.
 
-The bundled model (`pipelines/model.yml`) is the base; a platform team's override
-files are merged over it in order. An override has the shape of the model: a
-mapping merges into the mapping it names, anything else replaces the value, and
-`stages: {NAME: null}` removes a stage (the stages that needed it then need what it
-needed, so the order of the rest stays). Every problem is reported at once, as
-`FILE:LINE: what`.
+The bundled model (`data/model.yml`, package data of `evtgen.pipelines`) is the
+base; a platform team's override files are merged over it in order. An override has
+the shape of the model: a mapping merges into the mapping it names, anything else
+replaces the value, and `stages: {NAME: null}` removes a stage (the stages that
+needed it then need what it needed, so the order of the rest stays). Every problem
+is reported at once, as `FILE:LINE: what`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -113,28 +115,25 @@ class PipelineModel:
         return seen
 
 
-def data_dir() -> Path:
-    """`pipelines/` beside `generator/` in a checkout, else the copy inside the wheel."""
-    package = Path(__file__).resolve().parent
-    checkout = package.parent.parent.parent / "pipelines"
-    if (checkout / "model.yml").is_file():
-        return checkout
-    return package / "data"
+def bundled(name: str) -> Traversable:
+    """The bundled pipeline data file `name` (`model.yml`, `actions.yml`): package data
+    of `evtgen.pipelines`, the same in a checkout, an editable install and a wheel."""
+    return files("evtgen.pipelines") / "data" / name
 
 
 def load_pipeline_model(
     overrides: list[Path] | None = None,
-    base: Path | None = None,
-    actions: Path | None = None,
+    base: Path | Traversable | None = None,
+    actions: Path | Traversable | None = None,
 ) -> PipelineModel:
     """The bundled model (or `base`) with `overrides` merged over it, checked."""
     problems: list[str] = []
-    base = base or data_dir() / "model.yml"
+    base = base or bundled("model.yml")
     merged, lines = _read(base, problems)
     for path in overrides or []:
         over, over_lines = _read(path, problems)
         _merge(merged, lines, over, over_lines, ())
-    actions_path = actions or data_dir() / "actions.yml"
+    actions_path = actions or bundled("actions.yml")
     action_data, action_lines = _read(actions_path, problems)
     if problems:
         raise InputProblems("\n".join(problems))
@@ -150,7 +149,7 @@ def load_pipeline_model(
 Lines = dict[tuple[str, ...], tuple[str, int]]
 
 
-def _read(path: Path, problems: list[str]) -> tuple[dict[str, Any], Lines]:
+def _read(path: Path | Traversable, problems: list[str]) -> tuple[dict[str, Any], Lines]:
     from evtgen.yamllines import LineList, LineMap, YamlSyntaxError, load
 
     try:
@@ -425,7 +424,7 @@ def _cycle(stages: list[Stage]) -> list[str]:
 
 
 def _actions(
-    data: dict[str, Any], lines: Lines, path: Path, problems: list[str]
+    data: dict[str, Any], lines: Lines, path: Path | Traversable, problems: list[str]
 ) -> dict[str, Action]:
     pins: dict[str, Action] = {}
     for repo, spec in data.items():

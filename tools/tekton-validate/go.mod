@@ -1,4 +1,4 @@
-module github.com/evtgen/evtgen/pipelines/tekton-validate
+module github.com/evtgen/evtgen/tools/tekton-validate
 
 go 1.26.4
 
