@@ -111,7 +111,7 @@ def new_service(
         report,
         as_json,
         f"created {report.service} in {report.path} ({len(report.files)} files; {answers})\n"
-        f"next: cd {report.path} && python -m venv .venv && .venv/bin/pip install -e '.[test]'"
+        f"next: cd {report.path} && python3 -m venv .venv && .venv/bin/pip install -e '.[test]'"
         " && .venv/bin/pytest",
     )
 
@@ -281,7 +281,7 @@ def template_init(
 
     report = run(dest, overlay=overlay)
     kind = "overlay template" if report.overlay else "template"
-    install = "python -m venv .venv && .venv/bin/pip install -r requirements-test.txt"
+    install = "python3 -m venv .venv && .venv/bin/pip install -r requirements-test.txt"
     print(
         f"created the {kind} {report.name} in {report.path} ({len(report.files)} files"
         f"{', committed to a new git repository' if report.git else ''})\n"
