@@ -445,9 +445,10 @@ fetch_registry_app() {
     rm -rf "$top"/fetch.* # leftovers of a failed fetch
     work=$(mktemp -d "$top/fetch.XXXXXX")
     log "registry: fetching io.apicurio:apicurio-registry-app:$REGISTRY_VERSION (classifier all, tar.gz) from Maven Central"
-    if ! mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.8.1:unpack \
+    # (unpack keeps marker files under ${project.basedir}: run it in the work directory)
+    if ! (cd "$work" && mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.8.1:unpack \
         -Dartifact="io.apicurio:apicurio-registry-app:$REGISTRY_VERSION:tar.gz:all" \
-        -DoutputDirectory="$work/app" >"$work/mvn.log" 2>&1; then
+        -DmarkersDirectory="$work/markers" -DoutputDirectory="$work/app") >"$work/mvn.log" 2>&1; then
         show_log_tail "$work/mvn.log"
         die "registry: Maven could not fetch apicurio-registry-app:$REGISTRY_VERSION (log: $work/mvn.log)"
     fi
