@@ -321,12 +321,26 @@ def registry_check(path: Path, url: str, mode: str, strategy: str) -> SchemaChec
             report.verdict = "unchecked"
         elif report.rule == mode:
             transitive = mode.endswith("_TRANSITIVE")
+            findings, note = _findings(registry, target, mode, versions)
             if not registry.compatible(target.subject, target.text, schema_type, transitive):
-                findings, note = _findings(registry, target, mode, versions)
                 report.findings = findings or [
                     _registry_finding(target, mode, "evtgen's rules name no field")
                 ]
-                report.note = note
+            elif findings:
+                # the registry's verdict stands (it is what register meets); say what
+                # evtgen's stricter rules see, as the git check would report it
+                note = "; ".join(
+                    n
+                    for n in (
+                        "the registry accepts it, evtgen's rules object: "
+                        + "; ".join(
+                            f"`{f.field or f.event}` {f.direction}: {f.reason}" for f in findings
+                        ),
+                        note,
+                    )
+                    if n
+                )
+            report.note = note
         else:
             report.findings, note = _findings(registry, target, mode, versions)
             report.note = "; ".join(
