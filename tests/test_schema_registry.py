@@ -451,3 +451,15 @@ def test_the_register_and_schema_stages_run_as_ci_runs_them(
     assert "against " + registry_url in done.stdout
     done = stage("schema", REGISTRY_URL="", BASE_REF="")
     assert done.returncode == 0 and "against" not in done.stdout
+
+
+def test_the_configured_mode_is_also_the_git_checks(tmp_path: Path) -> None:
+    repo = write_repo(tmp_path, topic(), V1, "avro")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "v1"], ["tag", "v1.0.0"]):
+        subprocess.run(["git", *args], cwd=repo, check=True)
+    write_repo(repo, topic(), V3, "avro")  # n without a default: backward breaks, forward not
+    assert run_evtgen("schema", "check", repo).code == 1
+    (repo / ".evtgen.yml").write_text("compatibility: forward\n", encoding="utf-8")
+    done = run_evtgen("schema", "check", repo, "--json")
+    assert done.code == 0 and json.loads(done.stdout)["mode"] == "FORWARD", done.stderr
+    assert run_evtgen("schema", "check", repo, "--mode", "BACKWARD").code == 1
