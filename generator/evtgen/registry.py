@@ -149,6 +149,7 @@ class Registry:
     # -- HTTP ---------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        import http.client
         import urllib.error
         import urllib.request
 
@@ -163,7 +164,7 @@ class Registry:
         except urllib.error.HTTPError as err:
             with err:
                 return err.code, _json(err.read())
-        except (urllib.error.URLError, OSError, ValueError) as err:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
             reason = getattr(err, "reason", err)
             raise UsageError(
                 f"cannot reach the schema registry at {self.url}: {reason}; check the URL "

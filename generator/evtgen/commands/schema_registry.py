@@ -27,7 +27,7 @@ from evtgen.commands.schema_check import (
     _Schema,
 )
 from evtgen.errors import UsageError
-from evtgen.registry import STRATEGIES, Refused, Registry, Version, subject_name
+from evtgen.registry import STRATEGIES, Refused, Registry, subject_name
 
 ASYNCAPI = "asyncapi.yaml"
 _TYPES = {"avro": "AVRO", "jsonschema": "JSON"}
@@ -61,7 +61,6 @@ class _Target:
     schema: _Schema
     text: str  # the file's text, registered as it is
     subject: str
-    topic: str | None
 
 
 # -- what goes where ----------------------------------------------------------------
@@ -98,7 +97,7 @@ def _targets(path: Path, strategy: str) -> tuple[list[_Target], list[SubjectRepo
         for topic in sent:
             subject = subject_name(strategy, topic, record)
             if all(t.subject != subject for t in targets):
-                targets.append(_Target(schema, text, subject, topic))
+                targets.append(_Target(schema, text, subject))
     if not targets:
         raise UsageError(
             f"{path / SCHEMA_DIR}: no schema of an event this service sends"
@@ -264,21 +263,24 @@ def _findings(
     for number in against:
         held = registry.version(target.subject, number)
         label = f"{target.subject} version {number}"
-        old = _held_schema(held, target, label)
-        if old is None:
+        fmt = {"AVRO": "avro", "JSON": "jsonschema"}.get(held.schema_type)
+        if fmt != target.schema.format:
             notes.append(f"{label} is a {held.schema_type} schema: not compared by evtgen's rules")
+            continue
+        try:
+            old = _parse(
+                target.schema.path.rsplit("/", 1)[-1], target.schema.path, held.schema, label
+            )
+        except UsageError as err:  # e.g. references to other subjects: the registry decides
+            notes.append(f"not compared by evtgen's rules: {err}")
             continue
         for direction in directions[mode.removesuffix("_TRANSITIVE")]:
             findings.extend(_compare(target.schema, old, label, direction))
     return findings, "; ".join(notes)
 
 
-def _held_schema(held: Version, target: _Target, label: str) -> _Schema | None:
-    fmt = {"AVRO": "avro", "JSON": "jsonschema"}.get(held.schema_type)
-    if fmt != target.schema.format:
-        return None
-    name = target.schema.path.rsplit("/", 1)[-1]
-    return _parse(name, target.schema.path, held.schema, f"{label} in the registry")
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
 
 
 def _registry_finding(target: _Target, mode: str, detail: str) -> Finding:
@@ -329,28 +331,17 @@ def registry_check(path: Path, url: str, mode: str, strategy: str) -> SchemaChec
             elif findings:
                 # the registry's verdict stands (it is what register meets); say what
                 # evtgen's stricter rules see, as the git check would report it
-                note = "; ".join(
-                    n
-                    for n in (
-                        "the registry accepts it, evtgen's rules object: "
-                        + "; ".join(
-                            f"`{f.field or f.event}` {f.direction}: {f.reason}" for f in findings
-                        ),
-                        note,
-                    )
-                    if n
+                objections = "; ".join(
+                    f"`{f.field or f.event}` {f.direction}: {f.reason}" for f in findings
                 )
+                note = _join(f"the registry accepts it, evtgen's rules object: {objections}", note)
             report.note = note
         else:
             report.findings, note = _findings(registry, target, mode, versions)
-            report.note = "; ".join(
-                n
-                for n in (
-                    f"the subject's rule in the registry is {report.rule}, not {mode} (schema "
-                    "register sets it): checked by evtgen's rules against the registry's versions",
-                    note,
-                )
-                if n
+            report.note = _join(
+                f"the subject's rule in the registry is {report.rule}, not {mode} (schema "
+                "register sets it): checked by evtgen's rules against the registry's versions",
+                note,
             )
         if report.findings:
             report.verdict = "incompatible"
@@ -393,7 +384,7 @@ def register(path: Path, url: str, mode: str, strategy: str) -> RegisterReport:
                 findings, note = _findings(registry, target, mode, versions)
                 detail = _refusal_detail(str(refused))
                 report.findings = findings or [_registry_finding(target, mode, detail)]
-                report.note = "; ".join(n for n in (f"the registry says: {detail}", note) if n)
+                report.note = _join(f"the registry says: {detail}", note)
                 subjects.append(report)
                 continue
             held = registry.lookup(target.subject, target.text, schema_type)
