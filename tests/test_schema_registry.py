@@ -471,3 +471,20 @@ def test_the_configured_mode_is_also_the_git_checks(tmp_path: Path) -> None:
     done = run_evtgen("schema", "check", repo, "--json")
     assert done.code == 0 and json.loads(done.stdout)["mode"] == "FORWARD", done.stderr
     assert run_evtgen("schema", "check", repo, "--mode", "BACKWARD").code == 1
+
+
+@brokers
+def test_a_json_schema_service_registers_json_schemas(registry_url: str, tmp_path: Path) -> None:
+    service = f"ship-{uuid.uuid4().hex[:10]}"
+    done = run_evtgen(
+        "new", "service", service, "--dest", tmp_path / service, "--defaults",
+        "--schema-format", "jsonschema",
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    done = run_evtgen("schema", "register", tmp_path / service, "--registry", registry_url)
+    assert done.code == 0, done.stdout + done.stderr
+    subject = f"{service}.order-placed.v1-value"
+    _, held = api(registry_url, "GET", f"/subjects/{subject}/versions/latest")
+    assert held["schemaType"] == "JSON"
+    text = (tmp_path / service / "schemas" / "OrderPlaced.schema.json").read_text()
+    assert json.loads(held["schema"]) == json.loads(text)
