@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # scripts/brokers.sh: real message brokers as local processes, on loopback only.
 #
-#   scripts/brokers.sh up     [kafka|rabbitmq|nats|redis]...   install if missing, start, wait until each answers
-#   scripts/brokers.sh down   [kafka|rabbitmq|nats|redis]...   stop the brokers this script started
-#   scripts/brokers.sh status [kafka|rabbitmq|nats|redis]...   one line per broker: running/stopped + address
+#   scripts/brokers.sh up     [kafka|rabbitmq|nats|redis|registry]...   install if missing, start, wait until each answers
+#   scripts/brokers.sh down   [kafka|rabbitmq|nats|redis|registry]...   stop the brokers this script started
+#   scripts/brokers.sh status [kafka|rabbitmq|nats|redis|registry]...   one line per broker: running/stopped + address
 #
-# No broker named means all four. Works for a developer and for CI (root on Debian 12, no Docker).
+# No name means the four brokers for `up` and `status`, and all five (the registry too) for `down`:
+# the schema registry is started only when asked for (scripts/test.sh does). Works for a developer
+# and for CI (root on Debian 12, no Docker).
 #
 #   kafka     127.0.0.1:9092                  Apache Kafka 4.x, KRaft, single node (controller on 127.0.0.1:9093),
 #                                             jars from Maven Central cached under ${XDG_CACHE_HOME:-~/.cache}/evtgen
 #   rabbitmq  amqp://guest:guest@127.0.0.1:5672/   Debian's rabbitmq-server, own node evtgen@localhost
 #   nats      nats://127.0.0.1:4222            Debian's nats-server, JetStream on
 #   redis     redis://127.0.0.1:6379           Debian's redis-server, no persistence
+#   registry  http://localhost:8081/apis/ccompat/v7   Apicurio Registry 3 (Confluent-compatible API), in-memory
+#                                             storage (`down` forgets every schema), management and readiness
+#                                             on 127.0.0.1:9000; the complete app from Maven Central (cached in
+#                                             ~/.m2 and ${XDG_CACHE_HOME:-~/.cache}/evtgen), run by a Java 21+ found
+#                                             on PATH, in JAVA_HOME or among the installed JDKs
 #
 # `up` is idempotent: a broker that already answers on its address is used as it is, whoever started it
 # (it is then reported as "external" and `down` leaves it alone). `up` prints one line per broker on
-# stdout, `<name> BROKER_URL=<url>`; progress goes to stderr.
+# stdout, `<name> BROKER_URL=<url>` (`registry REGISTRY_URL=<url>`); progress goes to stderr.
 # `down` keeps the data (Kafka topics, JetStream streams, RabbitMQ queues) in the state directory;
 # delete that directory after `down` for a clean slate. A broker that did not answer in time is left
 # booting (the next `up` waits for it; `down` stops it). If Kafka exits during startup (e.g. a broken
@@ -25,11 +32,15 @@
 # Environment:
 #   EVTGEN_BROKERS_DIR    state: pidfiles, logs, data   (default ${XDG_STATE_HOME:-~/.local/state}/evtgen/brokers)
 #   EVTGEN_KAFKA_VERSION  Kafka version from Maven Central (default below; any 4.x)
-#   EVTGEN_BROKERS_TIMEOUT  seconds to wait for each broker to answer (default: kafka 90, rabbitmq 60, others 20)
+#   EVTGEN_REGISTRY_VERSION  Apicurio Registry version from Maven Central (default below; any 3.x)
+#   EVTGEN_BROKERS_TIMEOUT  seconds to wait for each broker to answer (default: kafka and registry 90,
+#                           rabbitmq 60, others 20)
 set -euo pipefail
 
 readonly KAFKA_VERSION_DEFAULT=4.3.1
+readonly REGISTRY_VERSION_DEFAULT=3.3.3
 readonly ALL_BROKERS=(kafka rabbitmq nats redis)
+readonly EVERYTHING=(kafka rabbitmq nats redis registry)
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 PROG=${0##*/}
@@ -37,6 +48,8 @@ STATE_DIR=${EVTGEN_BROKERS_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/evtgen/bro
 CACHE_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/evtgen
 KAFKA_VERSION=${EVTGEN_KAFKA_VERSION:-$KAFKA_VERSION_DEFAULT}
 KAFKA_LIBS=$CACHE_DIR/kafka-$KAFKA_VERSION/libs
+REGISTRY_VERSION=${EVTGEN_REGISTRY_VERSION:-$REGISTRY_VERSION_DEFAULT}
+REGISTRY_APP=$CACHE_DIR/apicurio-registry-$REGISTRY_VERSION/app
 RABBIT_NODE=evtgen@localhost
 PATH=$PATH:/usr/sbin:/sbin
 
@@ -45,10 +58,11 @@ die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 
 usage() {
     cat >&2 <<EOF
-usage: $PROG up|down|status [kafka|rabbitmq|nats|redis]...
-  up      install when missing, start, and wait until each broker answers (default: all four)
-  down    stop the brokers started by this script (data is kept in $STATE_DIR)
-  status  print running/stopped and the address of each broker
+usage: $PROG up|down|status [kafka|rabbitmq|nats|redis|registry]...
+  up      install when missing, start, and wait until each broker answers (default: the four brokers)
+  down    stop the brokers started by this script (default: all five; data is kept in $STATE_DIR,
+          but the registry keeps its schemas in memory only)
+  status  print running/stopped and the address of each broker (default: the four brokers)
 EOF
 }
 
@@ -63,6 +77,7 @@ addr_of() {
         rabbitmq) echo 127.0.0.1:5672 ;;
         nats) echo 127.0.0.1:4222 ;;
         redis) echo 127.0.0.1:6379 ;;
+        registry) echo 127.0.0.1:8081 ;;
     esac
 }
 
@@ -72,6 +87,15 @@ url_of() {
         rabbitmq) echo amqp://guest:guest@127.0.0.1:5672/ ;;
         nats) echo nats://127.0.0.1:4222 ;;
         redis) echo redis://127.0.0.1:6379 ;;
+        registry) echo http://localhost:8081/apis/ccompat/v7 ;;
+    esac
+}
+
+# The environment variable `up` prints the URL as.
+var_of() {
+    case $1 in
+        registry) echo REGISTRY_URL ;;
+        *) echo BROKER_URL ;;
     esac
 }
 
@@ -80,6 +104,7 @@ extra_ports_of() {
     case $1 in
         kafka) echo 9093 ;;
         rabbitmq) echo 25672 ;;
+        registry) echo 9000 ;;
         *) echo ;;
     esac
 }
@@ -144,6 +169,35 @@ probe_kafka() {
     [[ ${#reply} == 20 && ${reply:8:8} == 00000001 ]]
 }
 
+# One HTTP/1.0 GET on 127.0.0.1:PORT; prints the status line's code and the body.
+http_get() {
+    exec 3<>"/dev/tcp/127.0.0.1/$1"
+    printf 'GET %s HTTP/1.0\r\nHost: localhost:%s\r\nAccept: application/json\r\n\r\n' "$2" "$1" >&3
+    local status _
+    IFS=' ' read -r _ status _ <&3
+    echo "$status"
+    cat <&3
+}
+
+# The Confluent-compatible API answers with the global compatibility rule: a registry speaking
+# that API is on the address (ours or another one).
+probe_registry() {
+    local reply
+    reply=$(http_get 8081 /apis/ccompat/v7/config)
+    [[ ${reply%%$'\n'*} == 200 && $reply == *compatibilityLevel* ]]
+}
+
+# Ours is ready when its management port says so (storage and every other check UP).
+probe_registry_health() {
+    local reply
+    reply=$(http_get 9000 /health/ready)
+    [[ ${reply%%$'\n'*} == 200 && $reply == *'"UP"'* ]]
+}
+
+registry_ready() {
+    timeout 5 "$BASH" "$SELF" _probe registry_health >/dev/null 2>&1
+}
+
 # Run a probe in a child bash with a time limit, so a wedged peer cannot hang us.
 answers() {
     timeout 5 "$BASH" "$SELF" _probe "$1" >/dev/null 2>&1
@@ -167,6 +221,7 @@ cmd_pattern_of() {
         rabbitmq) echo rabbit ;;
         nats) echo nats-server ;;
         redis) echo redis-server ;;
+        registry) echo "apicurio-registry-$REGISTRY_VERSION/app/quarkus-run.jar" ;;
     esac
 }
 
@@ -298,7 +353,32 @@ missing_packages() {
             have_cmd java || echo openjdk-17-jre-headless
             [[ -f $KAFKA_LIBS/.complete ]] || have_cmd mvn || echo maven
             ;;
+        registry) [[ -f $REGISTRY_APP/.complete ]] || have_cmd mvn || echo maven ;;
     esac
+}
+
+# The major version of the JDK (or JRE) at $1, from its `release` file, or nothing.
+jdk_major() {
+    sed -nE 's/^JAVA_VERSION="([0-9]+).*/\1/p' "$1/release" 2>/dev/null
+}
+
+# A `java` of version 21 or newer, for the registry (Quarkus 3 there is built for Java 21): the one on
+# PATH, else $JAVA_HOME's, else the newest JDK installed in the usual places (a Temurin or
+# distribution JDK beside a default older one). Prints its path; fails when there is none.
+REGISTRY_JAVA=
+find_registry_java() {
+    [[ -n $REGISTRY_JAVA ]] && return 0
+    local major home best= best_major=0
+    major=$(java_major)
+    if [[ -n $major ]] && ((major >= 21)); then REGISTRY_JAVA=$(command -v java); return 0; fi
+    for home in ${JAVA_HOME:+"$JAVA_HOME"} /usr/lib/jvm/* /usr/java/* /opt/* /opt/java/* /opt/*/jdk* ~/.sdkman/candidates/java/*; do
+        [[ -x $home/bin/java ]] || continue
+        major=$(jdk_major "$home")
+        [[ -n $major ]] || continue
+        if ((major >= 21 && major > best_major)); then best=$home; best_major=$major; fi
+    done
+    [[ -n $best ]] || return 1
+    REGISTRY_JAVA=$best/bin/java
 }
 
 # Fetch kafka_2.13 and its runtime dependencies with Maven (a throwaway pom) into the cache.
@@ -354,6 +434,32 @@ EOF
     log "kafka: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in $KAFKA_LIBS"
 }
 
+# Fetch the complete Apicurio Registry application (a quarkus-app layout, ~160 MB) with Maven: the
+# tar.gz stays in ~/.m2, its unpacked copy in the cache, so later runs are offline.
+fetch_registry_app() {
+    [[ -f $REGISTRY_APP/.complete ]] && return 0
+    [[ $REGISTRY_VERSION == 3.* ]] || die "EVTGEN_REGISTRY_VERSION=$REGISTRY_VERSION: only Apicurio Registry 3.x is supported"
+    have_cmd mvn || die "mvn not found; it is needed once to fetch Apicurio Registry"
+    local top=${REGISTRY_APP%/app} work
+    mkdir -p "$top"
+    rm -rf "$top"/fetch.* # leftovers of a failed fetch
+    work=$(mktemp -d "$top/fetch.XXXXXX")
+    log "registry: fetching io.apicurio:apicurio-registry-app:$REGISTRY_VERSION (classifier all, tar.gz) from Maven Central"
+    # (unpack keeps marker files under ${project.basedir}: run it in the work directory)
+    if ! (cd "$work" && mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.8.1:unpack \
+        -Dartifact="io.apicurio:apicurio-registry-app:$REGISTRY_VERSION:tar.gz:all" \
+        -DmarkersDirectory="$work/markers" -DoutputDirectory="$work/app") >"$work/mvn.log" 2>&1; then
+        show_log_tail "$work/mvn.log"
+        die "registry: Maven could not fetch apicurio-registry-app:$REGISTRY_VERSION (log: $work/mvn.log)"
+    fi
+    [[ -f $work/app/quarkus-run.jar ]] || die "registry: the fetched archive has no quarkus-run.jar (log: $work/mvn.log)"
+    touch "$work/app/.complete"
+    rm -rf "$REGISTRY_APP"
+    mv "$work/app" "$REGISTRY_APP"
+    rm -rf "$work"
+    log "registry: Apicurio Registry $REGISTRY_VERSION in $REGISTRY_APP"
+}
+
 ensure_installed() {
     local name pkgs=() p
     for name in "$@"; do
@@ -375,6 +481,10 @@ ensure_installed() {
                 die "kafka: needs Java 17 or newer as \`java\` on PATH (found: ${major:-none})"
             fi
             fetch_kafka_jars
+        fi
+        if [[ $name == registry ]]; then
+            find_registry_java || die "registry: Apicurio Registry 3 needs Java 21 or newer; none found on PATH, in JAVA_HOME or under /usr/lib/jvm, /opt (install one, e.g. Temurin 21, and set JAVA_HOME)"
+            fetch_registry_app
         fi
     done
 }
@@ -440,6 +550,21 @@ EOF
     rabbit_env
     pid=$(spawn "$d/rabbitmq.out" env "${RABBIT_ENV[@]}" /usr/lib/rabbitmq/bin/rabbitmq-server)
     echo "$pid" >"$(pidfile_of rabbitmq)"
+}
+
+# Loopback only: the API on 8081 and the management interface (health, metrics) on 9000, which
+# Quarkus otherwise binds on 0.0.0.0. A small heap and the serial collector: it is a test registry
+# on a shared machine. Storage: the default in-memory H2.
+start_registry() {
+    local d pid
+    d=$(dir_of registry)
+    [[ -f $d/registry.log ]] && mv -f "$d/registry.log" "$d/registry.log.prev"
+    pid=$(cd "$d" && spawn "$d/registry.log" "$REGISTRY_JAVA" -Xmx256m -XX:+UseSerialGC \
+        -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+        -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port=8081 \
+        -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port=9000 \
+        -jar "$REGISTRY_APP/quarkus-run.jar")
+    echo "$pid" >"$(pidfile_of registry)"
 }
 
 kafka_tool() {
@@ -534,13 +659,14 @@ log_of() {
         rabbitmq) echo "$(dir_of rabbitmq)/log/$RABBIT_NODE.log" ;;
         nats) echo "$(dir_of nats)/nats.log" ;;
         redis) echo "$(dir_of redis)/redis.log" ;;
+        registry) echo "$(dir_of registry)/registry.log" ;;
     esac
 }
 
 timeout_of() {
     if [[ -n ${EVTGEN_BROKERS_TIMEOUT:-} ]]; then echo "$EVTGEN_BROKERS_TIMEOUT"; return; fi
     case $1 in
-        kafka) echo 90 ;;
+        kafka | registry) echo 90 ;;
         rabbitmq) echo 60 ;;
         *) echo 20 ;;
     esac
@@ -574,6 +700,12 @@ wait_broker() {
         if answers "$name"; then
             if [[ $name == kafka ]] && ! kafka_client_check; then
                 FAIL_REASON="kafka answers on 127.0.0.1:9092 but an admin client call failed; see $(log_of kafka)"
+                return 1
+            fi
+            if [[ $name == registry ]] && ! registry_ready; then
+                # the API may answer a moment before the readiness checks pass: keep waiting
+                if (($(date +%s) - started < limit)); then sleep 0.5; continue; fi
+                FAIL_REASON="registry answers on 127.0.0.1:8081 but is not ready on 127.0.0.1:9000/health/ready; see $(log_of registry)"
                 return 1
             fi
             log "$name: ready on $(addr_of "$name") after $(($(date +%s) - started))s"
@@ -624,7 +756,7 @@ cmd_up() {
         done
         # Wait for the quick ones first, so each "ready after" is about right.
         local waits=() w
-        for w in redis nats rabbitmq kafka; do
+        for w in redis nats registry rabbitmq kafka; do
             [[ " ${to_start[*]} " == *" $w "* ]] && waits+=("$w")
         done
         for name in "${waits[@]}"; do
@@ -648,7 +780,7 @@ cmd_up() {
     fi
     ((failed == 0)) || exit 1
     for name in "$@"; do
-        printf '%s BROKER_URL=%s\n' "$name" "$(url_of "$name")"
+        printf '%s %s=%s\n' "$name" "$(var_of "$name")" "$(url_of "$name")"
     done
 }
 
@@ -657,7 +789,7 @@ cmd_down() {
     for name in "$@"; do
         mapfile -t pids < <(managed_pids "$name")
         if ((${#pids[@]})); then
-            case $name in kafka) grace=60 ;; rabbitmq) grace=30 ;; *) grace=10 ;; esac
+            case $name in kafka) grace=60 ;; rabbitmq | registry) grace=30 ;; *) grace=10 ;; esac
             log "$name: stopping (pid ${pids[*]})"
             stop_pids "$name" "$grace" "${pids[@]}"
             log "$name: stopped"
@@ -706,11 +838,13 @@ main() {
         *) usage; die "unknown command '$cmd'" ;;
     esac
     local names=() n seen=" "
-    (($# == 0)) && set -- "${ALL_BROKERS[@]}"
+    if (($# == 0)); then
+        if [[ $cmd == down ]]; then set -- "${EVERYTHING[@]}"; else set -- "${ALL_BROKERS[@]}"; fi
+    fi
     for n in "$@"; do
         case $n in
-            kafka | rabbitmq | nats | redis) ;;
-            *) die "unknown broker '$n' (expected kafka, rabbitmq, nats or redis)" ;;
+            kafka | rabbitmq | nats | redis | registry) ;;
+            *) die "unknown broker '$n' (expected kafka, rabbitmq, nats, redis or registry)" ;;
         esac
         [[ $seen == *" $n "* ]] || { names+=("$n"); seen+="$n "; }
     done

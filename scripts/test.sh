@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: installs what the tests need (Python
 # packages; the npm AsyncAPI and Mermaid parsers; Debian's Chromium; kustomize and
-# Strimzi's CRD; the pipeline checkers), starts the real brokers and PostgreSQL, and
-# runs pytest. The brokers are left running for the next run; `.ci/run` stops them.
+# Strimzi's CRD; the pipeline checkers), starts the real brokers, the schema registry
+# and PostgreSQL, and runs pytest. The brokers are left running for the next run; `.ci/run` stops them.
 # Arguments go to pytest, e.g. `scripts/test.sh -k model -x`.
 # EVTGEN_NO_BROKERS=1 runs without brokers: the end-to-end broker tests are
 # deselected (-m "not brokers") and generated repos skip their real-broker tests,
@@ -34,7 +34,10 @@ select=()
 if [ "${EVTGEN_NO_BROKERS:-0}" = 1 ]; then
   select=(-m "not brokers")
 else
-  bash scripts/brokers.sh up kafka rabbitmq nats redis
+  # the four brokers and the schema registry (Apicurio: `evtgen schema register` and
+  # `schema check --registry` in tests/test_schema_registry.py); they boot in parallel
+  bash scripts/brokers.sh up kafka rabbitmq nats redis registry
+  export REGISTRY_URL=http://localhost:8081/apis/ccompat/v7
   export BROKER_URL_KAFKA=127.0.0.1:9092
   export BROKER_URL_RABBITMQ=amqp://guest:guest@127.0.0.1:5672/
   export BROKER_URL_NATS=nats://127.0.0.1:4222

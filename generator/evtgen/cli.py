@@ -25,7 +25,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 new_app = typer.Typer(help="Create something new from a template.", no_args_is_help=True)
-schema_app = typer.Typer(help="Check event schemas.", no_args_is_help=True)
+schema_app = typer.Typer(help="Check event schemas and register them.", no_args_is_help=True)
 pipeline_app = typer.Typer(help="Check CI/CD pipelines.", no_args_is_help=True)
 template_app = typer.Typer(help="Author and test templates.", no_args_is_help=True)
 app.add_typer(new_app, name="new")
@@ -231,19 +231,86 @@ def schema_check(
     against: Annotated[
         str | None, typer.Option(help="Git ref to compare with (default: newest release tag).")
     ] = None,
-    mode: Annotated[str, typer.Option(help="Compatibility mode.")] = "BACKWARD",
+    registry: Annotated[
+        str | None,
+        typer.Option(help="Compare with what this schema registry holds instead of git."),
+    ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(help="Compatibility mode (default: .evtgen.yml's, else BACKWARD)."),
+    ] = None,
+    subject_strategy: Annotated[
+        str | None,
+        typer.Option(help="With --registry: topic (default), record or topic-record."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Fail on an incompatible schema change (exit 1), by Schema Registry's modes:
     BACKWARD (default), BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL,
-    FULL_TRANSITIVE, NONE. Compares with the newest release tag unless --against."""
-    from evtgen.commands.schema_check import render_text
-    from evtgen.commands.schema_check import schema_check as run
+    FULL_TRANSITIVE, NONE. Compares with the newest release tag unless --against,
+    or with a schema registry's subjects (--registry URL)."""
+    config_mode, strategy = _schema_config(path)
+    if registry is not None:
+        from evtgen.commands.schema_registry import registry_check, render_check_text
 
-    report = run(path, against, mode)
-    _emit(report, as_json, render_text(report))
+        if against is not None:
+            raise UsageError("give --against (a git ref) or --registry (a URL), not both")
+        report = registry_check(path, registry, mode or config_mode, subject_strategy or strategy)
+        _emit(report, as_json, render_check_text(report))
+    else:
+        from evtgen.commands.schema_check import render_text
+        from evtgen.commands.schema_check import schema_check as run
+
+        if subject_strategy is not None:
+            raise UsageError("--subject-strategy names registry subjects: use it with --registry")
+        report = run(path, against, mode or config_mode)
+        _emit(report, as_json, render_text(report))
     if not report.compatible:
         raise typer.Exit(1)
+
+
+@schema_app.command("register")
+def schema_register(
+    path: Annotated[Path, typer.Argument(help="The repository.")] = Path("."),
+    registry: Annotated[
+        str | None,
+        typer.Option(help="The schema registry's URL, e.g. http://localhost:8081/apis/ccompat/v7."),
+    ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            help="The subjects' compatibility rule (default: .evtgen.yml's, else BACKWARD)."
+        ),
+    ] = None,
+    subject_strategy: Annotated[
+        str | None,
+        typer.Option(help="Subject names: topic (<topic>-value, default), record, topic-record."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
+    """Register the schemas of the events the service sends in a schema registry, one
+    subject per topic, each with the repo's compatibility rule; fail (exit 1) when
+    the registry refuses one as incompatible."""
+    from evtgen.commands.schema_registry import register, render_register_text
+
+    if registry is None:
+        raise UsageError(
+            "schema register needs --registry URL (e.g. http://localhost:8081/apis/ccompat/v7)"
+        )
+    config_mode, strategy = _schema_config(path)
+    report = register(path, registry, mode or config_mode, subject_strategy or strategy)
+    _emit(report, as_json, render_register_text(report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _schema_config(path: Path) -> tuple[str, str]:
+    """The repo's compatibility mode and subject strategy (.evtgen.yml, else the
+    user's config), else BACKWARD and topic."""
+    from evtgen.config import load_config
+
+    config = load_config(path if path.is_dir() else None)
+    return config.compatibility or "BACKWARD", config.subject_strategy or "topic"
 
 
 @pipeline_app.command("lint")

@@ -19,7 +19,7 @@ from typing import Any
 from evtgen.errors import InputProblems
 
 REPO_FILE = ".evtgen.yml"
-KEYS = ("template", "vcs_ref", "answers", "trusted")
+KEYS = ("template", "vcs_ref", "answers", "trusted", "compatibility", "subject_strategy")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class Config:
     vcs_ref: str | None = None  # the default --vcs-ref
     answers: dict[str, Any] = field(default_factory=dict)  # default answers, as --data
     trusted: tuple[str, ...] = ()  # template sources allowed to run their own code
+    compatibility: str | None = None  # the default --mode of `schema check` and `schema register`
+    subject_strategy: str | None = None  # the default --subject-strategy of the registry commands
     files: tuple[str, ...] = ()  # the files read, weakest first
 
     def trusts(self, source: str) -> bool:
@@ -89,6 +91,7 @@ def _layer(base: Config, path: Path) -> Config:
     trusted = data.get("trusted", [])
     if not isinstance(trusted, list) or not all(isinstance(t, str) for t in trusted):
         problems.append(f"{path}:{data.line_of('trusted')}: `trusted` must list template sources")
+    problems += _schema_keys(data, path)
     if problems:
         raise InputProblems("\n".join(problems))
     return Config(
@@ -96,8 +99,32 @@ def _layer(base: Config, path: Path) -> Config:
         vcs_ref=data.get("vcs_ref", base.vcs_ref),
         answers={**base.answers, **plain(answers)},
         trusted=base.trusted + tuple(_expand(t) for t in trusted),
+        compatibility=_mode(data.get("compatibility")) or base.compatibility,
+        subject_strategy=data.get("subject_strategy", base.subject_strategy),
         files=(*base.files, str(path)),
     )
+
+
+def _mode(value: Any) -> str | None:
+    return value.strip().upper().replace("-", "_") if isinstance(value, str) else None
+
+
+def _schema_keys(data: Any, path: Path) -> list[str]:
+    from evtgen.commands.schema_check import MODES
+    from evtgen.registry import STRATEGIES
+
+    problems = []
+    if "compatibility" in data and _mode(data["compatibility"]) not in MODES:
+        problems.append(
+            f"{path}:{data.line_of('compatibility')}: `compatibility` must be one of "
+            + ", ".join(MODES)
+        )
+    if "subject_strategy" in data and data["subject_strategy"] not in STRATEGIES:
+        problems.append(
+            f"{path}:{data.line_of('subject_strategy')}: `subject_strategy` must be one of "
+            + ", ".join(STRATEGIES)
+        )
+    return problems
 
 
 def _expand(source: str) -> str:

@@ -112,6 +112,9 @@ def _check_job(model: PipelineModel, ctx: Context, stage: Stage) -> dict[str, An
     if stage.history:
         # the commit this change is compared with: the PR's base, or the previous head
         env["BASE_REF"] = "${{ github.event.pull_request.base.sha || github.event.before }}"
+    if stage.registry:
+        # the repository's (or organisation's) variable; empty when it sets none
+        env["REGISTRY_URL"] = "${{ vars.REGISTRY_URL }}"
     step: dict[str, Any] = {"name": stage.title}
     if env:
         step["env"] = env

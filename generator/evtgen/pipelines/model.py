@@ -32,6 +32,7 @@ _STAGE_KEYS = {
     "broker",
     "history",
     "evtgen",
+    "registry",
     "timeout",
     "environment",
     "approval",
@@ -62,6 +63,7 @@ class Stage:
     broker: bool = False
     history: bool = False
     evtgen: bool = False
+    registry: bool = False  # REGISTRY_URL from the repository's CI variable (may be unset)
     timeout: int = 15
     environment: str = ""
     approval: bool = False
@@ -344,7 +346,7 @@ def _stages(raw: Any, lines: Lines, bad: Any) -> tuple[Stage, ...]:
             bad((*key, "timeout"), f"stage {name}: timeout must be a whole number of minutes")
             timeout = 1
         flags = {}
-        for flag in ("broker", "history", "evtgen", "approval"):
+        for flag in ("broker", "history", "evtgen", "registry", "approval"):
             value = spec.get(flag, False)
             if not isinstance(value, bool):
                 bad((*key, flag), f"stage {name}: {flag} must be true or false")

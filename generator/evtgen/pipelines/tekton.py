@@ -18,6 +18,9 @@ GIT_IMAGE = "docker.io/alpine/git:2.49.1"
 KANIKO_IMAGE = "gcr.io/kaniko-project/executor:v1.23.2"
 REPORT_IMAGE = "docker.io/library/busybox:1.37"
 TRIGGERS = "triggers.tekton.dev/v1beta1"
+#: Where a check stage with `registry` reads REGISTRY_URL: a ConfigMap of the
+#: namespace, the cluster's equivalent of a CI variable; optional (unset without it).
+REGISTRY_CONFIGMAP = ("schema-registry", "url")
 _BOT = ("tekton-bot", "tekton-bot@users.noreply.invalid")
 
 _GIT_SETUP = (
@@ -177,12 +180,21 @@ def _check_task(model: PipelineModel, ctx: Context, stage: Stage) -> dict[str, A
     if params:
         spec["params"] = params
     spec["workspaces"] = [{"name": "source", "description": "The repository."}]
+    step_env: list[dict[str, Any]] = list(_env(**env))
+    if stage.registry:
+        name, key = REGISTRY_CONFIGMAP
+        step_env.append(
+            {
+                "name": "REGISTRY_URL",
+                "valueFrom": {"configMapKeyRef": {"name": name, "key": key, "optional": True}},
+            }
+        )
     spec["steps"] = [
         {
             "name": stage.name,
             "image": f"docker.io/library/python:{ctx.python_version}-slim",
             "workingDir": "$(workspaces.source.path)",
-            "env": _env(**env),
+            "env": step_env,
             "script": script,
         }
     ]
