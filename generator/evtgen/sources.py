@@ -424,7 +424,15 @@ def bundled_model_view(repo: Path, recorded: dict[str, Any]) -> dict[str, Any]:
     """The bundled template's `model` answer recomputed by the installed evtgen from the
     repo's model.yaml: the view's shape is evtgen's code, and the team may have edited
     the model."""
+    return bundled_model(repo, recorded)[0]
+
+
+def bundled_model(repo: Path, recorded: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
+    """`bundled_model_view`, and the repo's model.yaml with what evtgen resolved and the
+    file leaves out written in (a channel for an event the team added), comments and
+    layout kept; None when the file already says everything."""
     from evtgen.loader import ModelError, load_model
+    from evtgen.modelfile import pinned_text
     from evtgen.view import model_view
 
     model_file = repo / "model.yaml"
@@ -438,7 +446,11 @@ def bundled_model_view(repo: Path, recorded: dict[str, Any]) -> dict[str, Any]:
         model = load_model(model_file, service=service if isinstance(service, str) else None)
     except ModelError as err:
         raise RepoProblem(f"the repo's model is not valid:\n{err}") from err
-    return model_view(model)
+    # the file as read (newline="" keeps its line endings), so an unchanged one compares equal
+    with model_file.open(encoding="utf-8", newline="") as stream:
+        text = stream.read()
+    pinned = pinned_text(text, model)
+    return model_view(model), (pinned.encode("utf-8") if pinned != text else None)
 
 
 def _one_line(err: object) -> str:
