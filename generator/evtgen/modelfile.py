@@ -152,8 +152,10 @@ def _spliced(original: str, dumped: str, added: list[str]) -> str:
     took_back = False
     matcher = difflib.SequenceMatcher(a=ours, b=theirs, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag in ("equal", "insert"):
+        if tag == "equal":
             result += theirs[j1:j2]
+        elif tag == "insert" and all(adds(line) for line in theirs[j1:j2]):
+            result += theirs[j1:j2]  # the lines evtgen added
         elif (
             tag == "replace"
             and i2 - i1 == j2 - j1
@@ -161,7 +163,7 @@ def _spliced(original: str, dumped: str, added: list[str]) -> str:
         ):
             # flow mappings that gained a channel, their comments as far off as before
             result += [_comment_gap(o, n) for o, n in zip(ours[i1:i2], theirs[j1:j2], strict=True)]
-        else:  # the team's lines, and the dump's added ones after them
+        else:  # the team's lines, and the dump's added ones after them (if any)
             result += ours[i1:i2] + [line for line in theirs[j1:j2] if adds(line)]
             took_back = True
     spliced = "".join(result)
