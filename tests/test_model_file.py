@@ -358,3 +358,14 @@ def test_comments_anywhere_survive_and_the_model_reads_back_the_same(
     assert comments(pinned) == comments(text)
     assert only_pins_added(text, pinned)
     assert parse_model(pinned, "again.yaml") == model
+
+
+def test_the_model_file_is_not_an_answer_to_give(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    done = evtgen("new", "service", "orders", "--defaults", "--data", "model_file=x", cwd=tmp_path)
+    assert done.code == 2
+    assert done.stderr.strip().endswith(
+        "--data model_file=... is not accepted; give the model with --model FILE"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -3,8 +3,8 @@
 Two parsers, one tree: PyYAML's libyaml composer (fast; Copier loads PyYAML anyway)
 for evtgen's own files and AsyncAPI documents, and, with `round_trip`, ruamel.yaml's
 round-trip parser for the team's model file, the parser `modelfile` writes that file
-back with (YAML 1.2, as the file is checked is as it is written). ruamel.yaml is
-imported only then: it costs about 60 ms (bench/startup_and_new.py).
+back with (YAML 1.2: the file is checked as it is written). ruamel.yaml is imported
+only then (about 30 ms here), never by `evtgen --help` (bench/startup_and_new.py).
 """
 
 from __future__ import annotations

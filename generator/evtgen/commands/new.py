@@ -168,8 +168,10 @@ def _answers(request: NewServiceRequest) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--data {item!r} must be KEY=VALUE, e.g. --data broker=nats")
-        if key.strip() == "model":
-            raise UsageError("--data model=... is not accepted; give the model with --model FILE")
+        if key.strip() in ("model", "model_file"):
+            raise UsageError(
+                f"--data {key.strip()}=... is not accepted; give the model with --model FILE"
+            )
         answers[key.strip()] = value
     return answers
 
