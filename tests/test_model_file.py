@@ -369,3 +369,12 @@ def test_the_model_file_is_not_an_answer_to_give(
         "--data model_file=... is not accepted; give the model with --model FILE"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_windows_file_keeps_its_line_endings_where_a_channel_is_written_in() -> None:
+    text = "service: s\r\n# the events\r\nevents:\r\n  - name: A   # hot spot\r\n"
+    pinned = pinned_text(text, parse_model(text, "m.yaml"))
+    assert pinned == (
+        "service: s\r\n# the events\r\nevents:\r\n  - name: A   # hot spot\r\n"
+        "    channel: s.a.v1\r\n"
+    )
