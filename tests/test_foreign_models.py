@@ -54,7 +54,7 @@ def one_event(fields: str) -> str:
         ("", "m.yaml:1: the model must be a mapping"),
         ("service: s\nevents:\n  - name: E\n    fields:\n      <<: 3\n", "m.yaml:5: YAML"),
         (
-            one_event("{kind: {type: enum, symbols: [ON, OFF]}}"),
+            one_event("{kind: {type: enum, symbols: [true, false]}}"),
             "m.yaml:4: enum field kind of event E needs 'symbols:', a list of names such as "
             "[OPEN, CLOSED]: True, False is not a name",
         ),

@@ -115,7 +115,7 @@ def test_an_edited_model_regenerates_on_update(evtgen: Callable[..., Run], tmp_p
     repo = new_repo(evtgen, tmp_path / "orders")
     model = repo / "model.yaml"
     text = model.read_text().replace(
-        "events:\n", "events:\n- name: OrderAudited\n  fields:\n    order_id: uuid\n", 1
+        "events:\n", "events:\n  - name: OrderAudited\n    fields:\n      order_id: uuid\n", 1
     )
     edit(repo, {"model.yaml": text})
     drift = evtgen("check", repo, "--json")

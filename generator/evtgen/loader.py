@@ -270,7 +270,7 @@ def parse_model(text: str, filename: str, *, service: str | None = None) -> Mode
     """Parse model text; `service`, when given, is the name the caller wants."""
     reader = _Reader(filename)
     try:
-        data = load(text)
+        data = load(text, round_trip=True)  # the parser the model file is written back with
     except YamlSyntaxError as err:
         raise ModelError(
             [Problem(filename, err.line, f"YAML syntax error: {err.message}")]

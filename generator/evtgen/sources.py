@@ -23,11 +23,14 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evtgen.errors import UsageError
 from evtgen.render import cache_dir, staging_worker
 from evtgen.store import BUNDLED_SOURCE, ensure_bundled_published, store_path
+
+if TYPE_CHECKING:
+    from evtgen.model import Model
 
 ANSWERS_FILE = ".copier-answers.yml"
 
@@ -424,8 +427,26 @@ def bundled_model_view(repo: Path, recorded: dict[str, Any]) -> dict[str, Any]:
     """The bundled template's `model` answer recomputed by the installed evtgen from the
     repo's model.yaml: the view's shape is evtgen's code, and the team may have edited
     the model."""
-    from evtgen.loader import ModelError, load_model
     from evtgen.view import model_view
+
+    return model_view(_repo_model(repo, recorded))
+
+
+def bundled_model(repo: Path, recorded: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
+    """`bundled_model_view`, and the repo's model.yaml with what evtgen resolved and the
+    file leaves out written in (a channel for an event the team added), comments and
+    layout kept; None when the file already says everything."""
+    from evtgen.modelfile import pinned_text
+    from evtgen.view import model_view
+
+    model = _repo_model(repo, recorded)
+    text = (repo / "model.yaml").read_bytes().decode("utf-8")  # its line endings kept
+    pinned = pinned_text(text, model)
+    return model_view(model), (pinned.encode("utf-8") if pinned != text else None)
+
+
+def _repo_model(repo: Path, recorded: dict[str, Any]) -> Model:
+    from evtgen.loader import ModelError, load_model
 
     model_file = repo / "model.yaml"
     if not model_file.is_file():
@@ -435,10 +456,9 @@ def bundled_model_view(repo: Path, recorded: dict[str, Any]) -> dict[str, Any]:
         )
     service = recorded.get("service") if isinstance(recorded, dict) else None
     try:
-        model = load_model(model_file, service=service if isinstance(service, str) else None)
+        return load_model(model_file, service=service if isinstance(service, str) else None)
     except ModelError as err:
         raise RepoProblem(f"the repo's model is not valid:\n{err}") from err
-    return model_view(model)
 
 
 def _one_line(err: object) -> str:

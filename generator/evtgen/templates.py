@@ -17,12 +17,15 @@ def bundled_template() -> Path:
 
 
 def sample_model_path() -> Path:
-    """The model `evtgen new service` uses when it is given none."""
+    """The model `evtgen new service` uses when it is given none. It has no `service:`,
+    so it takes the NAME it is created for; its comments speak to the generated repo,
+    whose model.yaml it becomes."""
     return _PACKAGE / "data" / "sample-model.yaml"
 
 
 def sample_saga_path() -> Path:
-    """The model `evtgen new service --pattern orchestration` uses when given none."""
+    """The model `evtgen new service --pattern orchestration` uses when given none (as
+    `sample_model_path`, it has no `service:`)."""
     return _PACKAGE / "data" / "sample-saga.yaml"
 
 

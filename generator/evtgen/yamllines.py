@@ -1,13 +1,17 @@
 """YAML with the line of every key and item, for error messages that point at it.
 
-Built on PyYAML's libyaml composer: Copier loads PyYAML anyway, so reading a model
-this way costs no import on `evtgen new` (ruamel.yaml's round-trip loader did:
-about 90 ms of its 1.2 s, measured with bench/startup_and_new.py).
+Two parsers, one tree: PyYAML's libyaml composer (fast; Copier loads PyYAML anyway)
+for evtgen's own files and AsyncAPI documents, and, with `round_trip`, ruamel.yaml's
+round-trip parser for the team's model file, the parser `modelfile` writes that file
+back with (YAML 1.2: the file is checked as it is written). ruamel.yaml is imported
+only then (about 30 ms here), never by `evtgen --help` (bench/startup_and_new.py).
 """
 
 from __future__ import annotations
 
+import datetime
 import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -59,23 +63,77 @@ class YamlSyntaxError(Exception):
         self.message = message
 
 
-def load(text: str, *, core_schema: bool = False) -> Any:
+def load(text: str, *, core_schema: bool = False, round_trip: bool = False) -> Any:
     """Parse one YAML document into plain values, LineMaps and LineLists; with
-    `core_schema`, by YAML 1.2's core schema rather than PyYAML's YAML 1.1."""
+    `core_schema`, by YAML 1.2's core schema rather than PyYAML's YAML 1.1; with
+    `round_trip`, by ruamel.yaml's round-trip parser (YAML 1.2)."""
+    if round_trip:
+        return _load_round_trip(text)
     loader = (_CoreLoader if core_schema else _Loader)(text)
     try:
         node = loader.get_single_node()
-        return _convert(node, loader, {}) if node is not None else None
+        return _convert(node, loader.construct_object, {}) if node is not None else None
     except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        message = err.problem or err.context or "invalid YAML"
-        if mark and _char_at(text, mark.line, mark.column) == "\t":
-            message += " (a tab: YAML indents with spaces only; replace the tab with spaces)"
-        raise YamlSyntaxError(mark.line + 1 if mark else 0, message) from err
+        raise _syntax_error(text, err) from err
     except yaml.YAMLError as err:
         raise YamlSyntaxError(0, str(err)) from err
     finally:
         loader.dispose()
+
+
+def _load_round_trip(text: str) -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    parser = YAML()
+    try:
+        node = parser.compose(text)
+        if node is None:
+            return None
+        constructor = parser.constructor
+        return _convert(node, lambda n: _plain_scalar(n, constructor), {})
+    except MarkedYAMLError as err:
+        raise _syntax_error(text, err) from err
+    except YAMLError as err:
+        raise YamlSyntaxError(0, str(err)) from err
+
+
+_STANDARD_TAG = "tag:yaml.org,2002:"
+
+
+def _plain_scalar(node: Any, constructor: Any) -> Any:
+    """A scalar as PyYAML's safe loader gives it: plain Python values, not ruamel.yaml's
+    round-trip types (which keep their formatting, and which PyYAML cannot dump)."""
+    tag = str(node.tag)
+    if not tag.startswith(_STANDARD_TAG):
+        raise YamlSyntaxError(
+            node.start_mark.line + 1, f"unknown tag {tag!r}; the model holds plain YAML values"
+        )
+    from ruamel.yaml.scalarbool import ScalarBoolean
+
+    value = constructor.construct_object(node, deep=True)
+    if isinstance(value, ScalarBoolean):  # an anchored boolean: an int subclass
+        return bool(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):  # HexInt, ScalarInt... keep their format only
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):  # LiteralScalarString, FoldedScalarString...
+        return str(value)
+    if isinstance(value, datetime.datetime):  # ruamel.yaml's TimeStamp
+        return datetime.datetime.fromisoformat(value.isoformat())
+    return value
+
+
+def _syntax_error(text: str, err: Any) -> YamlSyntaxError:
+    """Either parser's marked error, as the line and what is wrong there."""
+    mark = err.problem_mark or err.context_mark
+    message = err.problem or err.context or "invalid YAML"
+    if mark and _char_at(text, mark.line, mark.column) == "\t":
+        message += " (a tab: YAML indents with spaces only; replace the tab with spaces)"
+    return YamlSyntaxError(mark.line + 1 if mark else 0, message)
 
 
 def _char_at(text: str, line: int, column: int) -> str:
@@ -83,7 +141,11 @@ def _char_at(text: str, line: int, column: int) -> str:
     return lines[line][column : column + 1] if 0 <= line < len(lines) else ""
 
 
-def _convert(node: yaml.Node, loader: Any, done: dict[int, Any]) -> Any:
+#: How a parser turns a scalar node into its value.
+Scalar = Callable[[Any], Any]
+
+
+def _convert(node: Any, scalar: Scalar, done: dict[int, Any]) -> Any:
     """Convert a node; an alias is the same node again, so it is converted once (a
     chain of aliases cannot blow up) and one that contains itself is refused."""
     if id(node) in done:
@@ -91,15 +153,16 @@ def _convert(node: yaml.Node, loader: Any, done: dict[int, Any]) -> Any:
             raise YamlSyntaxError(node.start_mark.line + 1, "an alias refers to itself")
         return done[id(node)]
     done[id(node)] = None
-    done[id(node)] = converted = _convert_node(node, loader, done)
+    done[id(node)] = converted = _convert_node(node, scalar, done)
     return converted
 
 
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-def _convert_node(node: yaml.Node, loader: Any, done: dict[int, Any]) -> Any:
-    if isinstance(node, yaml.MappingNode):
+def _convert_node(node: Any, scalar: Scalar, done: dict[int, Any]) -> Any:
+    # both parsers' nodes name their kind in `id`
+    if node.id == "mapping":
         mapping = LineMap()
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {}
@@ -107,29 +170,29 @@ def _convert_node(node: yaml.Node, loader: Any, done: dict[int, Any]) -> Any:
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if key_node.tag == _MERGE:
-                merged += _merged(value_node, loader, done, line)
+                merged += _merged(value_node, scalar, done, line)
                 continue
-            key = _convert(key_node, loader, done)
+            key = _convert(key_node, scalar, done)
             if isinstance(key, list | dict):
                 raise YamlSyntaxError(line, "a mapping key must be a plain value")
             if key in mapping:
                 raise YamlSyntaxError(
                     line, f'found duplicate key "{key}" (first at line {mapping.key_lines[key]})'
                 )
-            mapping[key] = _convert(value_node, loader, done)
+            mapping[key] = _convert(value_node, scalar, done)
             mapping.key_lines[key] = line
         return _with_merged(mapping, merged) if merged else mapping
-    if isinstance(node, yaml.SequenceNode):
-        items = LineList(_convert(item, loader, done) for item in node.value)
+    if node.id == "sequence":
+        items = LineList(_convert(item, scalar, done) for item in node.value)
         items.line = node.start_mark.line + 1
         items.item_lines = [item.start_mark.line + 1 for item in node.value]
         return items
-    return loader.construct_object(node)
+    return scalar(node)
 
 
-def _merged(node: yaml.Node, loader: Any, done: dict[int, Any], line: int) -> list[LineMap]:
+def _merged(node: Any, scalar: Scalar, done: dict[int, Any], line: int) -> list[LineMap]:
     """The mappings a merge key (`<<: *defaults`, `<<: [*a, *b]`) brings in."""
-    value = _convert(node, loader, done)
+    value = _convert(node, scalar, done)
     sources = value if isinstance(value, list) else [value]
     if not sources or not all(isinstance(v, LineMap) for v in sources):
         raise YamlSyntaxError(

@@ -75,6 +75,7 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
             warnings += _document_answers(answers, imported, request.asyncapi)
         else:
             model = load_model(model_path, service=request.name)
+            answers["model_file"] = _model_file(model_path, model)
     except ModelError as err:
         raise InputProblems(str(err)) from err
     answers["pattern"] = _pattern(answers.get("pattern"), model, model_path)
@@ -109,6 +110,14 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
         files=files,
         warnings=warnings,
     )
+
+
+def _model_file(path: Path, model: Model) -> str:
+    """The repo's model.yaml: the team's file as written, with what evtgen resolved
+    (the service's name, default channels) written in (docs/design.md)."""
+    from evtgen.modelfile import pinned_text
+
+    return pinned_text(path.read_bytes().decode("utf-8"), model)  # its line endings kept
 
 
 def _document_answers(answers: dict[str, Any], imported: AsyncApiImport, path: Path) -> list[str]:
@@ -159,8 +168,10 @@ def _answers(request: NewServiceRequest) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--data {item!r} must be KEY=VALUE, e.g. --data broker=nats")
-        if key.strip() == "model":
-            raise UsageError("--data model=... is not accepted; give the model with --model FILE")
+        if key.strip() in ("model", "model_file"):
+            raise UsageError(
+                f"--data {key.strip()}=... is not accepted; give the model with --model FILE"
+            )
         answers[key.strip()] = value
     return answers
 

@@ -25,7 +25,7 @@ from evtgen.sources import (
     RepoProblem,
     Source,
     Sources,
-    bundled_model_view,
+    bundled_model,
     read_layers,
     template_code,
 )
@@ -247,8 +247,9 @@ def _update_layer(
         raise RepoProblem(f"the template {source.name} has no ref {target_ref!r} (--to)")
     layer.to_version = source.describe(target_ref, target_sha)
     new_answers = dict(recorded.answers)
+    pinned_model: bytes | None = None  # model.yaml with the channels evtgen resolved
     if recorded.src_path == BUNDLED_SOURCE:
-        new_answers["model"] = bundled_model_view(repo, recorded.answers.get("model", {}))
+        new_answers["model"], pinned_model = bundled_model(repo, recorded.answers.get("model", {}))
     if base_sha == target_sha and new_answers == recorded.answers:
         layer.status = "up-to-date"
         return
@@ -266,12 +267,17 @@ def _update_layer(
     base = session.renderer.render(source, base_sha, recorded.answers)
     new = session.renderer.render(source, target_sha, new_answers)
 
-    from evtgen.merge import apply_plan, plan_diff, plan_merge
+    from evtgen.merge import Outcome, apply_plan, plan_diff, plan_merge
     from evtgen.store import stamp_answers
 
     labels = ("ours", f"template {recorded.commit}", f"template {layer.to_version}")
     plan = plan_merge(repo, base, new, labels)
     report.git_calls += plan.git_calls
+    if pinned_model is not None:
+        # model.yaml stays the team's (_skip_if_exists); evtgen only writes in the
+        # channels of the events added to it, as `new` does (docs/update.md)
+        note = "the channels evtgen resolved written in; the rest as you wrote it"
+        plan.outcomes.append(Outcome("model.yaml", "changed", pinned_model, note=note))
     answers_text = stamp_answers(
         (new.root / new.answers_relpath).read_text(encoding="utf-8"),
         layer.to_version,
