@@ -132,11 +132,13 @@ def template_test(
     vcs_ref: str | None = None,
     progress: Callable[[str], None] = lambda line: None,
 ) -> TemplateTestReport:
-    from copier._template import Template
     from copier.errors import CopierError
 
+    from evtgen.copier_adapter import open_template
+
     try:
-        questions = Template(url=src, ref=vcs_ref).questions_data
+        with open_template(src, vcs_ref) as template:
+            questions = template.questions
     except (CopierError, OSError, ValueError) as err:
         raise UsageError(f"cannot read the template {src}: {' '.join(str(err).split())}") from err
     matrix = load_matrix(matrix_file) if matrix_file else Matrix(cases=default_matrix(questions))
@@ -220,10 +222,10 @@ def _render(src: str, repo: Path, *, answers: dict[str, Any], ref: str | None) -
     from copier.errors import CopierError
     from jinja2 import TemplateError
 
-    from evtgen.render import staging_worker
+    from evtgen.copier_adapter import staging_render
 
     try:
-        with staging_worker(
+        with staging_render(
             src_path=src,
             dst_path=repo,
             data=answers,
@@ -231,8 +233,8 @@ def _render(src: str, repo: Path, *, answers: dict[str, Any], ref: str | None) -
             defaults=True,
             unsafe=True,
             quiet=True,
-        ) as worker:
-            worker.run_copy()
+        ) as render:
+            render.copy()
     except (CopierError, TemplateError, ValueError, OSError) as err:
         raise _StageFailed("render", " ".join(str(err).split())[-2000:]) from err
 
