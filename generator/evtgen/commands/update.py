@@ -300,12 +300,12 @@ def _update_layer(
         _git(repo, "switch", "-q", "-c", options.branch)
         report.branch = options.branch
     if trusted:
-        _run_template_code(source, recorded, target_ref, repo, new_answers, "before")
+        _run_template_code(source, recorded, target_sha, repo, new_answers, "before")
     apply_plan(repo, plan)
     if answers_changed:
         answers_path.write_bytes(answers_text)
     if trusted:
-        _run_template_code(source, recorded, target_ref, repo, new_answers, "after")
+        _run_template_code(source, recorded, target_sha, repo, new_answers, "after")
 
 
 def _fill(report: RepoUpdate, plan: Any) -> None:
@@ -415,20 +415,22 @@ def _read(path: Path) -> bytes | None:
 def _run_template_code(
     source: Source,
     recorded: Recorded,
-    target_ref: str,
+    target_sha: str,
     repo: Path,
     answers: dict[str, Any],
     stage: Literal["before", "after"],
 ) -> None:
     """The new template's migrations for `stage`, and after them its tasks, run by
-    Copier's own Worker in the repository (only with --trust)."""
+    Copier's own Worker in the repository (only with --trust). The target is given
+    by its commit: given `HEAD` of a local source, Copier asks `git status` for
+    uncommitted changes, which fails in evtgen's bare mirror."""
     from evtgen.copier_adapter import run_template_code
 
     try:
         run_template_code(
             str(source.git_dir),
             from_ref=recorded.commit,
-            to_ref=target_ref,
+            to_ref=target_sha,
             dst=repo,
             answers=answers,
             stage=stage,
