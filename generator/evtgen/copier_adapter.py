@@ -134,7 +134,6 @@ class TemplateQuestions:
         Copier's reason, when the template refuses them (its validators, its types)."""
         from copier._main import Worker
         from copier._types import Phase
-        from copier.errors import CopierError
 
         with tempfile.TemporaryDirectory(prefix="evtgen-answers-") as scratch:
             worker = Worker(
@@ -150,8 +149,8 @@ class TemplateQuestions:
             try:
                 with Phase.use(Phase.PROMPT):
                     worker._ask()  # what `copy` does first: parse and validate the data
-            except (ValueError, TypeError, CopierError) as err:
-                raise AnswersRefused(" ".join(str(err).split())) from err
+            except Exception as err:  # a validator, a type, a default's Jinja: all refuse
+                raise AnswersRefused(" ".join(str(err).split()) or type(err).__name__) from err
             return dict(worker.answers.user)
 
 
