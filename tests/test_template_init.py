@@ -134,6 +134,11 @@ def test_template_test_renders_every_choice_and_runs_each_repos_tests(tmp_path: 
     ]
     assert all(c["passed"] and c["stage"] == "test" for c in cases)
     assert "[4/4] broker=redis" in progress
+    # a new template, committed but never released: nothing to upgrade from, and said so
+    assert report["notes"] == [
+        f"the upgrade path was not tested: {template} has no release tag "
+        "(a PEP 440 version, e.g. `git tag v0.1.0`)"
+    ]
 
 
 @pytest.mark.slow
