@@ -19,9 +19,9 @@ from generated import run_in
 from pydantic import BaseModel
 from test_generated_fuzz import shared_env  # noqa: F401  (a fixture: one venv for all)
 
+from evtgen.copier_adapter import staging_render
 from evtgen.loader import ModelError, check_service_name, load_model, parse_model
 from evtgen.model import python_name
-from evtgen.render import staging_worker
 from evtgen.view import model_view
 
 
@@ -326,14 +326,14 @@ def test_a_foreign_model_gives_a_service_whose_checks_pass(
 ) -> None:
     parsed = parse_model(FOREIGN, "foreign.yaml")
     repo = tmp_path / "fulfilment-2"
-    with staging_worker(
+    with staging_render(
         src_path=str(TEMPLATE),
         dst_path=repo,
         quiet=True,
         defaults=True,
         data={"model": model_view(parsed), "broker": broker, "schema_format": schema_format},
-    ) as worker:
-        worker.run_copy()
+    ) as render:
+        render.copy()
     for command in (
         ["pytest", "-q", "-p", "no:cacheprovider", "-x"],
         ["ruff", "check", "."],

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from conftest import ROOT, TEMPLATE
 
+from evtgen.copier_adapter import staging_render
 from evtgen.loader import load_model
 from evtgen.model import Model
-from evtgen.render import staging_worker
 from evtgen.templates import sample_saga_path
 from evtgen.view import model_view
 
@@ -52,10 +52,10 @@ def render(dest: Path, model: Model | None, pattern: str, broker: str, schema_fo
     data: dict[str, Any] = {"broker": broker, "schema_format": schema_format, "pattern": pattern}
     if model is not None:
         data["model"] = model_view(model)
-    with staging_worker(
+    with staging_render(
         src_path=str(TEMPLATE), dst_path=dest, quiet=True, defaults=True, data=data
-    ) as worker:
-        worker.run_copy()
+    ) as render:
+        render.copy()
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from evtgen.copier_adapter import staging_render
 from evtgen.loader import ModelError, parse_model
-from evtgen.render import staging_worker
 from evtgen.view import model_view
 
 pytestmark = pytest.mark.slow
@@ -136,14 +136,14 @@ def shared_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for broker in ("kafka", "rabbitmq", "nats", "redis"):
         for schema_format in ("avro", "jsonschema"):
             repo = root / f"{broker}-{schema_format}"
-            with staging_worker(
+            with staging_render(
                 src_path=str(TEMPLATE),
                 dst_path=repo,
                 quiet=True,
                 defaults=True,
                 data={"broker": broker, "schema_format": schema_format},
-            ) as worker:
-                worker.run_copy()
+            ) as render:
+                render.copy()
             requirements += ["-r", str(repo / "pyproject.toml")]
     subprocess.run(
         [
@@ -201,14 +201,14 @@ def test_any_valid_model_gives_a_service_whose_checks_pass(
         ), refused
         assume(False)
     repo = tmp_path_factory.mktemp("fuzzed") / "fuzzed"
-    with staging_worker(
+    with staging_render(
         src_path=str(TEMPLATE),
         dst_path=repo,
         quiet=True,
         defaults=True,
         data={"model": model_view(model), "broker": broker, "schema_format": schema_format},
-    ) as worker:
-        worker.run_copy()
+    ) as render:
+        render.copy()
     for command in (
         ["pytest", "-q", "-p", "no:cacheprovider", "-x"],
         ["ruff", "check", "."],

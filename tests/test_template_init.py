@@ -134,6 +134,11 @@ def test_template_test_renders_every_choice_and_runs_each_repos_tests(tmp_path: 
     ]
     assert all(c["passed"] and c["stage"] == "test" for c in cases)
     assert "[4/4] broker=redis" in progress
+    # a new template, committed but never released: nothing to upgrade from, and said so
+    assert report["notes"] == [
+        f"the upgrade path was not tested: {template} has no release tag "
+        "(a PEP 440 version, e.g. `git tag v0.1.0`)"
+    ]
 
 
 @pytest.mark.slow
@@ -193,13 +198,78 @@ def test_the_default_matrix_takes_every_choice_once_in_any_spelling() -> None:
         "region": {"choices": "{{ regions }}"},
         "name": {"type": "str", "default": "x"},
     }
-    assert default_matrix(questions) == [
+    matrix, left_out = default_matrix(questions)
+    assert matrix.cases == [
         {},
         {"broker": "nats"},
         {"ci": "github"},
         {"python": "3.13"},
         {"docker": False},
     ]
+    assert matrix.names == ["defaults", "broker=nats", "ci=github", "python=3.13", "docker=False"]
+    assert left_out == []
+
+
+def test_the_default_matrix_holds_only_cases_the_template_accepts() -> None:
+    from evtgen.commands.template_test import default_matrix
+    from evtgen.copier_adapter import AnswersRefused
+
+    questions = {
+        "model": {"type": "yaml", "ask": False, "default": {"saga": None}},
+        "pattern": {"choices": ["choreography", "orchestration"], "default": "choreography"},
+        "broker": {"choices": ["kafka", "nats", "mqtt"], "default": "kafka"},
+    }
+
+    def settle(answers: dict[str, object]) -> dict[str, object]:
+        settled = {"model": {"saga": None}, "pattern": "choreography", "broker": "kafka"}
+        settled.update(answers)
+        if settled["pattern"] == "orchestration" and not settled["model"]["saga"]:  # type: ignore[index]
+            raise AnswersRefused("the model has no saga")
+        if settled["broker"] == "mqtt":
+            raise AnswersRefused("no mqtt here")
+        return settled
+
+    saga = {"saga": {"name": "FulfilOrder"}}
+    matrix, left_out = default_matrix(
+        questions, settle, [("sample model", {"saga": None}), ("sample saga", saga)]
+    )
+    assert matrix.cases == [{}, {"pattern": "orchestration", "model": saga}, {"broker": "nats"}]
+    assert matrix.names == ["defaults", "pattern=orchestration, model=sample saga", "broker=nats"]
+    assert left_out == ["left out broker=mqtt: the template refuses it (no mqtt here)"]
+
+
+def test_defaults_the_template_refuses_stay_a_case_that_fails_at_render() -> None:
+    from evtgen.commands.template_test import default_matrix
+    from evtgen.copier_adapter import AnswersRefused
+
+    def settle(answers: dict[str, object]) -> dict[str, object]:
+        if "name" not in answers:
+            raise AnswersRefused('Question "name" is required')
+        return answers
+
+    questions = {"name": {"type": "str"}, "ci": {"choices": ["none", "github"]}}
+    matrix, left_out = default_matrix(questions, settle)
+    assert matrix.cases == [{}]
+    assert left_out == [
+        'left out ci=none: the template refuses it (Question "name" is required)',
+        'left out ci=github: the template refuses it (Question "name" is required)',
+    ]
+
+
+def test_the_bundled_templates_default_matrix_orchestrates_the_sample_saga() -> None:
+    from conftest import TEMPLATE
+
+    from evtgen.commands.template_test import default_matrix, sample_models
+    from evtgen.copier_adapter import open_template
+
+    with open_template(str(TEMPLATE)) as template:
+        questions = template.questions
+        matrix, left_out = default_matrix(questions, template.settle, sample_models(questions))
+    assert left_out == []
+    assert "pattern=orchestration, model=sample saga" in matrix.names
+    (orchestrated,) = (c for c in matrix.cases if c.get("pattern") == "orchestration")
+    assert orchestrated["model"]["saga"]["name"] == "FulfilOrder"
+    assert len(matrix.cases) == len(matrix.names) == 11
 
 
 @pytest.mark.slow

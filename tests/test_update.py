@@ -330,6 +330,26 @@ def test_template_tasks_run_only_with_trust_and_only_once(
     assert log.read_text() == "migration\ntask\n"
 
 
+def test_a_trusted_update_to_head_runs_the_tasks_of_the_newest_commit(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    # `template test` updates to HEAD with --trust; Copier, given `HEAD` of a local
+    # source, asks `git status` for uncommitted changes, which evtgen's bare mirror refuses
+    log = tmp_path / "task.log"
+    template = make_template(tmp_path / "tpl", {"a.txt": "a\n"})
+    repo = generate(template, tmp_path / "repo")
+    (template / "copier.yml").write_text(
+        f"_subdirectory: project\n_tasks:\n  - echo task >> {log}\n"
+    )
+    (template / "project" / "a.txt").write_text("b\n")
+    git(template, "commit", "-qam", "after v1.0.0, not released")
+
+    done = evtgen("update", repo, "--to", "HEAD", "--trust")
+    assert done.code == 0, done.stderr
+    assert (repo / "a.txt").read_text() == "b\n"
+    assert log.read_text() == "task\n"
+
+
 def test_a_source_trusted_by_the_config_runs_its_tasks_without_the_flag(
     evtgen: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -383,7 +383,7 @@ def template_test(
     ]
     details = [f"--- {c.name}: {c.stage}\n{c.detail}" for c in report.cases if not c.passed]
     summary = f"{len(report.cases) - report.failed} passed, {report.failed} failed"
-    _emit(report, as_json, "\n".join([*rows, *details, summary]))
+    _emit(report, as_json, "\n".join([*rows, *details, *report.notes, summary]))
     if report.failed:
         raise typer.Exit(1)
 

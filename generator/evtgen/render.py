@@ -1,12 +1,10 @@
-"""Rendering with Copier, plus what evtgen adds to it for speed.
+"""What evtgen adds to Copier's rendering for speed, and evtgen's cache directory.
 
-- Copier compiles every template file, file name and answer default with Jinja on
-  every render. evtgen keeps the compiled code on disk, keyed by the source and
-  everything that shapes its compilation, so an unchanged template is compiled
-  once per machine, not once per render (`new`, and every repo of a fleet update).
-- Copier asks git about every file it writes to keep the index's executable bit in
-  step (a subprocess per file). evtgen always renders into a fresh staging
-  directory that git does not track, so there is nothing to keep in step.
+Copier compiles every template file, file name and answer default with Jinja on
+every render. evtgen keeps the compiled code on disk, keyed by the source and
+everything that shapes its compilation, so an unchanged template is compiled once
+per machine, not once per render (`new`, and every repo of a fleet update). The
+Copier side of it (which Jinja environment) is in evtgen.copier_adapter.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from copier._main import Worker
     from jinja2 import Environment
 
 
@@ -29,35 +26,6 @@ def cache_dir() -> Path:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "evtgen"
-
-
-def staging_worker(*, plain_source: bool = False, **options: Any) -> Worker:
-    """A Copier Worker for rendering into a staging directory that evtgen made.
-
-    `plain_source`: `src_path` is a plain directory evtgen exported from git (update,
-    check), so Copier need not probe it with git (three processes per render)."""
-    # Copier 9 keeps Worker in _main (and warns when it is reached through `copier`);
-    # evtgen pins Copier below 10 for this.
-    from copier._main import Worker
-
-    class StagingWorker(Worker):
-        def _sync_git_index_executable_bit(self, *args: Any, **kwargs: Any) -> None:
-            return None  # a fresh staging directory has no git index to keep in step
-
-    made = StagingWorker(**options)
-    if plain_source:
-        from copier._template import Template
-
-        template = Template(url=str(options["src_path"]))
-        template.__dict__["vcs"] = None  # cached_property: known, not probed
-        made.__dict__["template"] = template
-    directory = cache_dir() / "jinja-code"
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return made  # no cache: the same result, compiled afresh
-    cache_compiled_code(made.jinja_env, directory)
-    return made
 
 
 def cache_compiled_code(env: Environment, directory: Path) -> None:

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evtgen.copier_adapter import git_url, staging_render
 from evtgen.errors import UsageError
-from evtgen.render import cache_dir, staging_worker
+from evtgen.render import cache_dir
 from evtgen.store import BUNDLED_SOURCE, ensure_bundled_published, store_path
 
 if TYPE_CHECKING:
@@ -254,9 +255,7 @@ class Sources:
         if src_path == BUNDLED_SOURCE:
             tag = ensure_bundled_published()
             return Source(name="evtgen's bundled template", git_dir=store_path(), bundled_tag=tag)
-        from copier._vcs import get_repo
-
-        url = get_repo(src_path)
+        url = git_url(src_path)
         if url is None:
             raise RepoProblem(
                 f"the template {src_path} is not a git repository (or cannot be reached); "
@@ -372,7 +371,7 @@ class Renderer:
         staging = Path(tempfile.mkdtemp(prefix=".render-", dir=final.parent))
         out = staging / "tree"
         try:
-            with staging_worker(
+            with staging_render(
                 plain_source=True,
                 src_path=str(tree),
                 dst_path=out,
@@ -382,18 +381,17 @@ class Renderer:
                 overwrite=True,
                 unsafe=self.trust,
                 skip_tasks=True,
-            ) as worker:
-                worker.run_copy()
+            ) as render:
+                render.copy()
                 files = sorted(
                     p.relative_to(out).as_posix()
                     for p in out.rglob("*")
                     if p.is_file() or p.is_symlink()
                 )
-                skip = [f for f in files if worker.match_skip(Path(f))]
-                owned_patterns = worker.template.config_data.get("evtgen_team_owned") or []
-                owned_match = worker._path_matcher(map(worker._render_string, owned_patterns))
+                skip = [f for f in files if render.skipped_if_exists(Path(f))]
+                owned_match = render.path_matcher(render.config.get("evtgen_team_owned") or [])
                 owned = [f for f in files if owned_match(Path(f))]
-                answers_relpath = worker.answers_relpath.as_posix()
+                answers_relpath = render.answers_relpath
             (staging / "render.json").write_text(
                 json.dumps(
                     {

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evtgen.config import load_config
+from evtgen.copier_adapter import staging_render
 from evtgen.errors import InputProblems, Interrupted, UsageError
 from evtgen.loader import ModelError, check_service_name, load_model
 from evtgen.model import Model
 from evtgen.placing import check_destination, staged
-from evtgen.render import staging_worker
 from evtgen.templates import bundled_template, sample_model_path, sample_saga_path
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ def _render(
 
     with staged(dest) as target:
         try:
-            with staging_worker(
+            with staging_render(
                 src_path=template,
                 dst_path=target,
                 data=answers,
@@ -221,9 +221,9 @@ def _render(
                 defaults=request.defaults,
                 unsafe=request.trust,
                 quiet=True,
-            ) as copier_worker:
-                _check_questions_exist(template, explicit, copier_worker.template.questions_data)
-                copier_worker.run_copy()
+            ) as render:
+                _check_questions_exist(template, explicit, render.questions)
+                render.copy()
         except CopierAnswersInterrupt as err:
             raise Interrupted("interrupted while answering; nothing was written") from err
         except InteractiveSessionError as err:

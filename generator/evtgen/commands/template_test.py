@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -34,6 +34,7 @@ class Matrix:
     install: list[str] | None = None  # None: install a Python repo the usual way
     test: list[str] = field(default_factory=lambda: list(DEFAULT_TEST))
     upgrade: bool = True
+    names: list[str] = field(default_factory=list)  # the cases' names, when not their answers
 
 
 @dataclass
@@ -52,15 +53,36 @@ class TemplateTestReport:
     template: str
     ref: str | None
     cases: list[CaseReport]
+    #: what was not tested, and why (a choice the template refuses, no release to upgrade from)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
         return sum(not case.passed for case in self.cases)
 
 
-def default_matrix(questions: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The defaults, then every choice of every question once (the rest at defaults)."""
-    cases: list[dict[str, Any]] = [{}]
+def default_matrix(
+    questions: dict[str, dict[str, Any]],
+    settle: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+    models: Sequence[tuple[str, Any]] = (),
+) -> tuple[Matrix, list[str]]:
+    """The defaults, then every choice of every question once (the rest at defaults),
+    and what was left out, saying why.
+
+    `settle` gives every answer the template takes for some given ones (Copier's, in
+    `template_test`), or raises `AnswersRefused` (its validators). A refused choice
+    is tried with each of `models` (name, `model` answer) in turn, since a choice may
+    need another model (orchestration needs a saga); refused with all of them, it is
+    left out. A choice that settles on the same answers as a case already there (its
+    default, once rendered) would make the same repo: it is left out too."""
+    from evtgen.copier_adapter import AnswersRefused
+
+    matrix = Matrix(cases=[{}], names=["defaults"])
+    try:
+        made = [settle({})]
+    except AnswersRefused:
+        made = []  # the defaults case stays: its render fails, saying why
+    left_out: list[str] = []
     for name, question in questions.items():
         if question.get("ask", True) is False or question.get("when") is False:
             continue
@@ -69,9 +91,45 @@ def default_matrix(questions: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
             values = [True, False]
         default = question.get("default")
         for value in values:
-            if value != default and {name: value} not in cases:
-                cases.append({name: value})
-    return cases
+            case: dict[str, Any] = {name: value}
+            if value == default or case in matrix.cases:
+                continue
+            tries = [(_case_name(case), case)] + [
+                (f"{_case_name(case)}, model={model_name}", {**case, "model": model})
+                for model_name, model in models
+            ]
+            why = ""
+            for case_name, answers in tries:
+                try:
+                    settled = settle(answers)
+                except AnswersRefused as refused:
+                    why = why or str(refused)
+                    continue
+                if settled not in made:
+                    matrix.cases.append(answers)
+                    matrix.names.append(case_name)
+                    made.append(settled)
+                break
+            else:
+                left_out.append(f"left out {_case_name(case)}: the template refuses it ({why})")
+    return matrix, left_out
+
+
+def sample_models(questions: dict[str, dict[str, Any]]) -> list[tuple[str, Any]]:
+    """evtgen's sample models as `model` answers, for a template that takes evtgen's
+    model view as its `model` question (a `yaml` one, as the bundled template does);
+    none for any other template."""
+    model = questions.get("model")
+    if not isinstance(model, dict) or model.get("type") != "yaml":
+        return []
+    from evtgen.loader import load_model
+    from evtgen.templates import sample_model_path, sample_saga_path
+    from evtgen.view import model_view
+
+    return [
+        ("sample model", model_view(load_model(sample_model_path(), service="orders"))),
+        ("sample saga", model_view(load_model(sample_saga_path(), service="fulfilment"))),
+    ]
 
 
 def choice_values(question: dict[str, Any]) -> list[Any]:
@@ -132,25 +190,34 @@ def template_test(
     vcs_ref: str | None = None,
     progress: Callable[[str], None] = lambda line: None,
 ) -> TemplateTestReport:
-    from copier._template import Template
+    """Test the template at `vcs_ref` (default HEAD, with uncommitted changes, as
+    Copier renders a local HEAD): each case of the matrix, then the upgrade to it
+    from every older release tag."""
     from copier.errors import CopierError
 
+    from evtgen.copier_adapter import git_url, open_template
+
+    target = vcs_ref or "HEAD"
+    notes: list[str] = []
     try:
-        questions = Template(url=src, ref=vcs_ref).questions_data
+        with open_template(src, target) as template:
+            questions = template.questions  # read even with a matrix: is it a template?
+            if matrix_file:
+                matrix = load_matrix(matrix_file)
+            else:
+                matrix, notes = default_matrix(questions, template.settle, sample_models(questions))
     except (CopierError, OSError, ValueError) as err:
         raise UsageError(f"cannot read the template {src}: {' '.join(str(err).split())}") from err
-    matrix = load_matrix(matrix_file) if matrix_file else Matrix(cases=default_matrix(questions))
-    target = vcs_ref or "HEAD"
+    names = matrix.names or [_case_name(answers) for answers in matrix.cases]
     plan: list[tuple[str, str, dict[str, Any], Callable[[Path], None]]] = [
-        (
-            _case_name(answers),
-            "render",
-            answers,
-            partial(_render, src, answers=answers, ref=vcs_ref),
-        )
-        for answers in matrix.cases
+        (name, "render", answers, partial(_render, src, answers=answers, ref=target))
+        for name, answers in zip(names, matrix.cases, strict=True)
     ]
     if matrix.upgrade:
+        url = git_url(src)
+        if url is not None and Path(url).exists():
+            url = str(Path(url).resolve())  # ls-remote misreads some relative paths
+        tags = release_tags(url, before=vcs_ref) if url is not None else []
         plan += [
             (
                 f"upgrade {tag} -> {target}",
@@ -158,8 +225,22 @@ def template_test(
                 matrix.cases[0],
                 partial(_generate_then_update, src, answers=matrix.cases[0], tag=tag, to=target),
             )
-            for tag in release_tags(src, before=vcs_ref)
+            for tag in tags
         ]
+        if url is None:
+            notes.append(
+                f"the upgrade path was not tested: {src} is not the root of a git "
+                "repository, so it has no releases (Copier versions a template by the "
+                "tags of its own repository)"
+            )
+        elif not tags:
+            older = f" older than {vcs_ref}" if vcs_ref and _version(vcs_ref) else ""
+            notes.append(
+                f"the upgrade path was not tested: {src} has no release tag{older} "
+                "(a PEP 440 version, e.g. `git tag v0.1.0`)"
+            )
+    for note in notes:
+        progress(note)
     cases: list[CaseReport] = []
     with tempfile.TemporaryDirectory(prefix="evtgen-template-test-") as scratch:
         for number, (name, kind, answers, make) in enumerate(plan, 1):
@@ -167,7 +248,7 @@ def template_test(
             repo = Path(scratch) / f"case-{number}"
             cases.append(_run_case(name, kind, answers, matrix, make, repo))
             progress(f"  {_verdict(cases[-1])}")
-    return TemplateTestReport(template=src, ref=vcs_ref, cases=cases)
+    return TemplateTestReport(template=src, ref=vcs_ref, cases=cases, notes=notes)
 
 
 class _StageFailed(Exception):
@@ -216,14 +297,14 @@ def _generate_then_update(
     _update(repo, to)
 
 
-def _render(src: str, repo: Path, *, answers: dict[str, Any], ref: str | None) -> None:
+def _render(src: str, repo: Path, *, answers: dict[str, Any], ref: str) -> None:
     from copier.errors import CopierError
     from jinja2 import TemplateError
 
-    from evtgen.render import staging_worker
+    from evtgen.copier_adapter import staging_render
 
     try:
-        with staging_worker(
+        with staging_render(
             src_path=src,
             dst_path=repo,
             data=answers,
@@ -231,8 +312,8 @@ def _render(src: str, repo: Path, *, answers: dict[str, Any], ref: str | None) -
             defaults=True,
             unsafe=True,
             quiet=True,
-        ) as worker:
-            worker.run_copy()
+        ) as render:
+            render.copy()
     except (CopierError, TemplateError, ValueError, OSError) as err:
         raise _StageFailed("render", " ".join(str(err).split())[-2000:]) from err
 

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from evtgen.config import load_config
 from evtgen.errors import UsageError
@@ -137,7 +137,9 @@ def update_repos(
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            import copier._main  # noqa: F401  (imported once, before the workers fork)
+            from evtgen.copier_adapter import preload
+
+            preload()  # Copier imported once, before the workers fork
 
             with ProcessPoolExecutor(
                 max_workers=min(options.jobs, len(paths)),
@@ -304,12 +306,12 @@ def _update_layer(
         _git(repo, "switch", "-q", "-c", options.branch)
         report.branch = options.branch
     if trusted:
-        _run_template_code(source, recorded, target_ref, repo, new_answers, "before")
+        _run_template_code(source, recorded, target_sha, repo, new_answers, "before")
     apply_plan(repo, plan)
     if answers_changed:
         answers_path.write_bytes(answers_text)
     if trusted:
-        _run_template_code(source, recorded, target_ref, repo, new_answers, "after")
+        _run_template_code(source, recorded, target_sha, repo, new_answers, "after")
 
 
 def _fill(report: RepoUpdate, plan: Any) -> None:
@@ -419,44 +421,25 @@ def _read(path: Path) -> bytes | None:
 def _run_template_code(
     source: Source,
     recorded: Recorded,
-    target_ref: str,
+    target_sha: str,
     repo: Path,
     answers: dict[str, Any],
-    stage: str,
+    stage: Literal["before", "after"],
 ) -> None:
     """The new template's migrations for `stage`, and after them its tasks, run by
-    Copier's own Worker in the repository (only with --trust)."""
-    from copier._main import _operation
-    from copier._template import Template
-    from copier._types import Phase
+    Copier's own Worker in the repository (only with --trust). The target is given
+    by its commit: given `HEAD` of a local source, Copier asks `git status` for
+    uncommitted changes, which fails in evtgen's bare mirror."""
+    from evtgen.copier_adapter import run_template_code
 
-    from evtgen.render import staging_worker
-
-    old = Template(url=str(source.git_dir), ref=recorded.commit)
-    worker = staging_worker(
-        src_path=str(source.git_dir),
-        vcs_ref=target_ref,
-        dst_path=repo,
-        data=answers,
-        defaults=True,
-        quiet=True,
-        unsafe=True,
-        overwrite=True,
-    )
-    token = _operation.set("update")
     try:
-        with worker:
-            with Phase.use(Phase.PROMPT):
-                worker._ask()
-            with Phase.use(Phase.MIGRATE):
-                worker._execute_tasks(
-                    worker.template.migration_tasks("before" if stage == "before" else "after", old)
-                )
-            if stage == "after":
-                with Phase.use(Phase.TASKS):
-                    worker._execute_tasks(worker.template.tasks)
+        run_template_code(
+            str(source.git_dir),
+            from_ref=recorded.commit,
+            to_ref=target_sha,
+            dst=repo,
+            answers=answers,
+            stage=stage,
+        )
     except Exception as err:
         raise RepoProblem(f"the template's {stage} code failed: {err}") from err
-    finally:
-        old._cleanup()
-        _operation.reset(token)
