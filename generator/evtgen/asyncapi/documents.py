@@ -7,16 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from evtgen.asyncapi.extensions import X_COMMANDS
+from evtgen.json_refs import MISSING, unescape, walk
 from evtgen.problems import Problems
 from evtgen.yamllines import LineMap, YamlSyntaxError, load
 
 
 class Unreadable(Exception):
     """A problem that leaves nothing else to read (unreadable file, not AsyncAPI 3)."""
-
-
-#: What a JSON pointer into nothing finds.
-MISSING: Any = object()
 
 
 class Documents:
@@ -96,13 +93,4 @@ class Documents:
 
 def pointer_in(root: Any, pointer: str) -> Any:
     """A JSON pointer (`/components/messages/X`) into a loaded document, or MISSING."""
-    node = root
-    for part in [p for p in pointer.split("/")][1:] if pointer else []:
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return MISSING
-    return node
+    return walk(root, [unescape(p) for p in pointer.split("/")[1:]] if pointer else [])
