@@ -3,6 +3,10 @@
 `issues(reader, writer)` answers: does every instance `writer` accepts also pass
 `reader`? When it cannot prove so, it says where and why. The rules are
 conservative: a change it cannot reason about is reported, never waved through.
+
+Over 600 lines on purpose: `_Check` holds one rule a keyword, and the rules call each
+other as the schemas nest, so they read (and are kept consistent) together;
+`json_refs.py` holds the `$ref` resolution they share.
 """
 
 from __future__ import annotations
@@ -10,11 +14,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from evtgen.avro_compat import Issue
-
-MAX_DEPTH = 100
+from evtgen.json_refs import MAX_DEPTH, expand, resolve
 
 ALL_TYPES = frozenset({"null", "boolean", "object", "array", "number", "integer", "string"})
 
@@ -221,7 +223,7 @@ class _Check:
             if _ref_with_siblings(schema, root):
                 return schema
             ref = schema["$ref"]
-            target = _pointer(root, ref) if isinstance(ref, str) else None
+            target = resolve(root, ref) if isinstance(ref, str) else None
             if target is None:
                 self.say(
                     path,
@@ -316,8 +318,8 @@ class _Check:
         if not unknown:
             return False
         # "unchanged" must hold for what the keywords' `$ref`s point at, too
-        w_expanded, w_outside = _expand(_strip(w), self.writer_root)
-        r_expanded, r_outside = _expand(_strip(r), self.reader_root)
+        w_expanded, w_outside = expand(_strip(w), self.writer_root)
+        r_expanded, r_outside = expand(_strip(r), self.reader_root)
         for label, outside in ((self.w_label, w_outside), (self.r_label, r_outside)):
             for ref in outside:
                 self.say(
@@ -332,7 +334,7 @@ class _Check:
         changed = [
             k
             for k in unknown
-            if _expand(w.get(k), self.writer_root) != _expand(r.get(k), self.reader_root)
+            if expand(w.get(k), self.writer_root) != expand(r.get(k), self.reader_root)
         ]
         what = (
             f"`{'`, `'.join(changed)}` differs between {self.w_label} and {self.r_label}"
@@ -481,48 +483,6 @@ class _Check:
 # -- small pure helpers -----------------------------------------------------------
 
 
-def _pointer(root: Any, ref: str) -> Any:
-    """The schema a `$ref` within the document names: `#`, a JSON pointer
-    (`#/definitions/x`), a plain name (`#addr`: `$anchor`, or draft-07's `$id: "#addr"`),
-    each also after the document's own `$id`; None when it points elsewhere."""
-    base, hash_, fragment = ref.partition("#")
-    own_id = root.get("$id") if isinstance(root, dict) else None
-    if base and not (isinstance(own_id, str) and base == own_id.partition("#")[0]):
-        return None
-    if not hash_ or not fragment:
-        return root
-    if not fragment.startswith("/"):
-        return _anchor(root, unquote(fragment))
-    ref = "#" + fragment
-    node = root
-    for raw in [p for p in ref[1:].split("/") if p] if ref != "#" else []:
-        part = unquote(raw).replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node
-
-
-def _anchor(node: Any, name: str) -> Any:
-    """The subschema named `name` by `$anchor` (2019-09+) or `$id: "#name"` (draft-07)."""
-    if isinstance(node, dict):
-        if node.get("$anchor") == name or node.get("$id") == f"#{name}":
-            return node
-        children: Any = node.values()
-    elif isinstance(node, list):
-        children = node
-    else:
-        return None
-    for child in children:
-        found = _anchor(child, name)
-        if found is not None:
-            return found
-    return None
-
-
 #: `$schema` of the drafts in which a `$ref` makes its siblings ignored.
 _OLD_DRAFTS = ("draft-03", "draft-04", "draft-06", "draft-07")
 
@@ -535,38 +495,6 @@ def _ref_with_siblings(schema: dict[str, Any], root: Any) -> bool:
     if isinstance(declared, str) and any(d in declared for d in _OLD_DRAFTS):
         return False
     return bool(set(schema) - ANNOTATIONS - {"$ref"})
-
-
-def _expand(schema: Any, root: Any, stack: tuple[int, ...] = ()) -> tuple[Any, list[str]]:
-    """`schema` with each `$ref` within the document replaced by what it points at
-    (a cycle by a marker naming the `$ref`), and the `$ref`s that point elsewhere:
-    two subschemas are "unchanged" only when these are equal."""
-    outside: list[str] = []
-
-    def walk(node: Any, stack: tuple[int, ...]) -> Any:
-        if len(stack) > MAX_DEPTH:
-            outside.append("(nested too deep)")
-            return None
-        if isinstance(node, list):
-            return [walk(item, stack) for item in node]
-        if not isinstance(node, dict):
-            return node
-        out = {k: walk(v, stack) for k, v in node.items() if k != "$ref"}
-        ref = node.get("$ref")
-        if isinstance(ref, str):
-            target = _pointer(root, ref)
-            if target is None:
-                outside.append(ref)
-                out["$ref"] = ref
-            elif id(target) in stack:
-                out["$ref"] = {"cycle": ref}
-            else:
-                out["$ref"] = walk(target, (*stack, id(target)))
-        elif ref is not None:
-            out["$ref"] = ref
-        return out
-
-    return walk(schema, stack), outside
 
 
 def _strip(schema: dict[str, Any]) -> dict[str, Any]:

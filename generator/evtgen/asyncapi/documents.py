@@ -1,0 +1,96 @@
+"""The document and the files its `$ref`s reach: each read once, and references
+followed within and between them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from evtgen.asyncapi.extensions import X_COMMANDS
+from evtgen.json_refs import MISSING, unescape, walk
+from evtgen.problems import Problems
+from evtgen.yamllines import LineMap, YamlSyntaxError, load
+
+
+class Unreadable(Exception):
+    """A problem that leaves nothing else to read (unreadable file, not AsyncAPI 3)."""
+
+
+class Documents:
+    """The files of one document, loaded once each, by path."""
+
+    def __init__(self, path: Path, problems: Problems) -> None:
+        self.path = path
+        #: the document's own file, where problems without another place are
+        self.file = str(path)
+        self.problems = problems
+        self.files: dict[str, Any] = {}
+
+    def load(self, path: Path, line_from: tuple[str, int] | None = None) -> Any:
+        key = str(path)
+        if key not in self.files:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                where = line_from or (key, 0)
+                self.problems.fail(
+                    *where, f"cannot read {key}: {getattr(err, 'strerror', None) or err}"
+                )
+                raise Unreadable from err
+            try:
+                loaded = load(text, core_schema=True)
+                if isinstance(loaded, dict) and X_COMMANDS in loaded:
+                    # evtgen wrote it, with PyYAML: YAML 1.1, so read it that way
+                    loaded = load(text)
+                self.files[key] = loaded
+            except YamlSyntaxError as err:
+                self.problems.fail(key, err.line, f"YAML/JSON syntax error: {err.message}")
+                raise Unreadable from err
+        return self.files[key]
+
+    def deref(self, value: Any, file: str) -> tuple[Any, str]:
+        """Follow `$ref`s: local pointers and other files beside the document
+        (`other.yaml#/pointer`, `user.avsc`); anything else is refused."""
+        fail = self.problems.fail
+        seen: set[tuple[str, str]] = set()
+        while isinstance(value, LineMap) and "$ref" in value:
+            ref, line = value["$ref"], value.line_of("$ref")
+            if not isinstance(ref, str):
+                fail(file, line, "$ref must be a string such as '#/components/...'")
+                return None, file
+            target, _, pointer = ref.partition("#")
+            if "://" in target or target.startswith("//"):
+                fail(
+                    file,
+                    line,
+                    f"$ref {ref!r}: references to remote documents are not supported; "
+                    "copy the definition into the document or a file beside it",
+                )
+                return None, file
+            if target:
+                path = (Path(file).parent / target).resolve()
+                if not path.is_file():
+                    fail(file, line, f"$ref {ref!r}: no file {path}")
+                    return None, file
+                try:
+                    root = self.load(path, (file, line))
+                except Unreadable:
+                    return None, file
+                file = str(path)
+            else:
+                root = self.files[file]
+            if (file, pointer) in seen:
+                fail(file, line, f"$ref {ref!r} refers to itself")
+                return None, file
+            seen.add((file, pointer))
+            found = pointer_in(root, pointer)
+            if found is MISSING:
+                fail(file, line, f"$ref {ref!r} points at nothing in {Path(file).name}")
+                return None, file
+            value = found
+        return value, file
+
+
+def pointer_in(root: Any, pointer: str) -> Any:
+    """A JSON pointer (`/components/messages/X`) into a loaded document, or MISSING."""
+    return walk(root, [unescape(p) for p in pointer.split("/")[1:]] if pointer else [])
