@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from evtgen.deploy import topics
-from evtgen.fieldtypes import IMPORTED_NAMES, NEW_IDS, FieldType, assignable
+from evtgen.fieldtypes import IMPORTED_NAMES, NEW_IDS, RECORD, FieldType, assignable
 from evtgen.flow import flow_mermaid
 from evtgen.model import (
     Aggregate,
@@ -25,10 +25,11 @@ from evtgen.model import (
     Policy,
     Saga,
     SagaStep,
+    ValueType,
     dead_letter_channel,
     snake,
 )
-from evtgen.schemas import avro_schema, json_schema
+from evtgen.schemas import avro_schema, json_definition, json_schema
 
 #: Bumped when the shape of the view changes, so a template can tell.
 VIEW_VERSION = 1
@@ -59,7 +60,9 @@ def model_view(model: Model) -> dict[str, Any]:
         "title": _title(model.service),
         "description": model.description,
         "description_doc": docstring_text(model.description),
-        "aggregates": [_aggregate(a, code) for a in model.aggregates],
+        # value objects, each after those it holds (messages.py defines them in order)
+        "types": [_value_type(t, code) for t in defined_in_order(model)],
+        "aggregates": [_aggregate(model, a, code) for a in model.aggregates],
         "commands": [_command(model, c, code) for c in model.commands],
         "events": [_event(model, e, code) for e in model.messages],
         "policies": [_policy(model, p, code) for p in model.policies],
@@ -119,8 +122,9 @@ def bracketed(indent: int, head: str, opener: str, inner: str, closer: str) -> s
 
 
 def _field(field: Field, code: list[str], *, message: bool = True) -> dict[str, Any]:
-    """A message-class field: `name: python = default`."""
-    python = field.type.python()
+    """A message-class field: `name: python = default` (an aggregate's, with
+    `message=False`, names the value objects in `messages.`)."""
+    python = field.type.python("" if message else "messages.")
     if field.has_default:
         default: str | None = python_literal(field.type, field.default)
     elif field.type.optional:
@@ -154,8 +158,42 @@ def _sample(field: Field, code: list[str]) -> dict[str, str]:
     return {"name": field.attr, "value": value}
 
 
+def zero_of(model: Model, field_type: FieldType) -> str:
+    """A value nobody gave, as Python code outside messages.py: the type table's, or
+    for a value object its class with its fields' zeros (or defaults)."""
+    if field_type.kind != RECORD or field_type.optional:
+        return field_type.zero()
+    fields = model.value_type(field_type.record).fields
+    arguments = ", ".join(
+        f"{f.attr}="
+        + (python_literal(f.type, f.default) if f.has_default else zero_of(model, f.type))
+        for f in fields
+    )
+    return f"messages.{field_type.record}({arguments})"
+
+
+def defined_in_order(model: Model) -> list[ValueType]:
+    """The value objects, each after those its fields name (a class is defined before
+    another's annotation uses it)."""
+    done: list[ValueType] = []
+
+    def visit(value_type: ValueType) -> None:
+        if value_type in done:
+            return
+        for name in (r for f in value_type.fields for r in f.type.records()):
+            visit(model.value_type(name))
+        done.append(value_type)
+
+    for value_type in model.types:
+        visit(value_type)
+    return done
+
+
 def _filled(
-    target: Field, sources: list[tuple[str, tuple[Field, ...]]], code: list[str]
+    target: Field,
+    sources: list[tuple[str, tuple[Field, ...]]],
+    code: list[str],
+    model: Model | None = None,
 ) -> dict[str, Any]:
     """How `target` is filled: the first same-named, fitting field of the sources
     (`copied`, so a test can check it arrived), else its default, else the type's
@@ -166,6 +204,8 @@ def _filled(
                 return {"name": target.attr, "value": f"{prefix}.{field.attr}", "copied": True}
     if target.has_default:
         value = python_literal(target.type, target.default)
+    elif model is not None:
+        value = zero_of(model, target.type)
     else:
         value = target.type.zero()
     code.append(value)
@@ -182,7 +222,23 @@ def _new_id(field: Field, code: list[str]) -> str:
 # -- entries -----------------------------------------------------------------
 
 
-def _aggregate(aggregate: Aggregate, code: dict[str, list[str]]) -> dict[str, Any]:
+def _value_type(value_type: ValueType, code: dict[str, list[str]]) -> dict[str, Any]:
+    return {
+        "name": value_type.name,
+        "snake": snake(value_type.name),
+        "doc": docstring_text(value_type.doc),
+        "fields": [_field(f, code["messages"]) for f in value_type.fields],
+        "samples": [_sample(f, code["samples"]) for f in value_type.fields],
+        "json_schema": json_definition(value_type, asyncapi_ref),
+    }
+
+
+def asyncapi_ref(name: str) -> str:
+    """Where the generated asyncapi.yaml defines a value object."""
+    return f"#/components/schemas/{name}"
+
+
+def _aggregate(model: Model, aggregate: Aggregate, code: dict[str, list[str]]) -> dict[str, Any]:
     id_field = aggregate.id_field
     code["service"].append(id_field.type.python())  # the repository's key type
     code["domain"].append("dataclass")
@@ -200,7 +256,9 @@ def _aggregate(aggregate: Aggregate, code: dict[str, list[str]]) -> dict[str, An
             "]",
         ).removeprefix(f"self.{snake(aggregate.name)}_store: "),
         # a fresh aggregate: its identity and, for every other field, nothing given
-        "blank": [_filled(f, [], code["domain"]) for f in aggregate.fields if f is not id_field],
+        "blank": [
+            _filled(f, [], code["domain"], model) for f in aggregate.fields if f is not id_field
+        ],
         "fields": [_field(f, code["domain"], message=False) for f in aggregate.fields],
         "samples": [_sample(f, code["samples"]) for f in aggregate.fields],
     }
@@ -228,7 +286,7 @@ def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict
             {
                 "name": event.name,
                 "snake": snake(event.name),
-                "fields": [_filled(f, sources, code["domain"]) for f in event.fields],
+                "fields": [_filled(f, sources, code["domain"], model) for f in event.fields],
             }
         )
     return {
@@ -277,6 +335,8 @@ def _event(model: Model, event: Event, code: dict[str, list[str]]) -> dict[str, 
         "samples": [_sample(f, code["samples"]) for f in event.fields],
         "avro_schema": avro_schema(model, event),
         "json_schema": json_schema(model, event),
+        # in asyncapi.yaml: its value objects are components/schemas
+        "asyncapi_json_schema": json_schema(model, event, asyncapi_ref),
     }
 
 
@@ -291,7 +351,7 @@ def _policy(model: Model, policy: Policy, code: dict[str, list[str]]) -> dict[st
         "then": command.name,
         "then_snake": snake(command.name),
         "command_fields": [
-            _filled(f, [("event", event.fields)], code["service"]) for f in command.fields
+            _filled(f, [("event", event.fields)], code["service"], model) for f in command.fields
         ],
     }
 
@@ -507,20 +567,23 @@ def _isort_key(name: str) -> tuple[int, str]:
 def field_document(field: Field) -> Any:
     """A field as the model file writes it: a bare type name when it can be one."""
     field_type = field.type
-    if field_type.kind in ("enum", "list") or field.has_default or field.doc:
-        spec: dict[str, Any] = {"type": field_type.kind}
+    # a value object is named by its type
+    kind = field_type.record if field_type.kind == RECORD else field_type.kind
+    if field_type.kind in ("enum", "list", "map") or field.has_default or field.doc:
+        spec: dict[str, Any] = {"type": kind}
         if field_type.optional:
             spec["optional"] = True
         if field_type.kind == "enum":
             spec["symbols"] = list(field_type.symbols)
         if field_type.items is not None:
-            spec["items"] = field_document(Field("items", field_type.items))
+            key = "values" if field_type.kind == "map" else "items"
+            spec[key] = field_document(Field(key, field_type.items))
         if field.has_default:
             spec["default"] = field.default
         if field.doc:
             spec["doc"] = field.doc
         return spec
-    return field_type.kind + ("?" if field_type.optional else "")
+    return kind + ("?" if field_type.optional else "")
 
 
 def model_document(model: Model) -> dict[str, Any]:
@@ -532,9 +595,15 @@ def model_document(model: Model) -> dict[str, Any]:
     def with_doc(entry: dict[str, Any], doc: str) -> dict[str, Any]:
         return {**entry, "doc": doc} if doc else entry
 
+    types = {
+        "types": [
+            with_doc({"name": t.name, "fields": fields(t.fields)}, t.doc) for t in model.types
+        ]
+    }
     return {
         "service": model.service,
         "description": model.description,
+        **(types if model.types else {}),
         "aggregates": [{"name": a.name, "fields": fields(a.fields)} for a in model.aggregates],
         "commands": [
             with_doc(

@@ -10,8 +10,13 @@ from typing import Any
 from evtgen.asyncapi.channels import Channels
 from evtgen.asyncapi.dead_letters import DeadLetters
 from evtgen.asyncapi.documents import Documents, Unreadable
-from evtgen.asyncapi.extensions import X_AGGREGATES, X_COMMANDS, X_POLICIES
-from evtgen.asyncapi.flow import derived_flow, flow_matches_operations, recorded_flow
+from evtgen.asyncapi.extensions import X_AGGREGATES, X_COMMANDS, X_POLICIES, X_TYPES
+from evtgen.asyncapi.flow import (
+    derived_flow,
+    flow_matches_operations,
+    recorded_flow,
+    recorded_types,
+)
 from evtgen.asyncapi.operations import Operations
 from evtgen.asyncapi.payloads import Payloads
 from evtgen.loader.checks import cross_check
@@ -115,6 +120,10 @@ class _Reading:
         # What the model file's own rules find is said after the document's problems,
         # and checked across entries only when the document had none.
         rules = Problems()
+        # the value objects evtgen recorded (every one, in the model's order), else
+        # those the payloads hold
+        types = list(recorded_types(rules.in_file(file), doc).values())
+        types = types or self.payloads.value_types()
         if any(k in doc for k in (X_AGGREGATES, X_COMMANDS, X_POLICIES)):
             out = self.problems.in_file(file)
             aggregates, commands, policies = recorded_flow(out, rules.in_file(file), doc)
@@ -128,6 +137,7 @@ class _Reading:
             commands=tuple(commands),
             events=tuple(events),
             policies=tuple(policies),
+            types=tuple(types),
         )
         if not self.problems.errors:  # else its findings would only echo what was refused
             cross_check(rules.in_file(file), model)
@@ -142,7 +152,7 @@ class _Reading:
             if key == "servers":
                 self.servers(doc[key], line)
             elif isinstance(key, str) and key.startswith("x-"):
-                if key not in (X_AGGREGATES, X_COMMANDS, X_POLICIES):
+                if key not in (X_TYPES, X_AGGREGATES, X_COMMANDS, X_POLICIES):
                     self.problems.warn(self.file, line, f"extension {key} is not kept")
             else:
                 self.problems.fail(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from evtgen.yamllines import LineMap
 
 #: Extensions a document evtgen generated carries, in the model file's format.
+X_TYPES = "x-evtgen-types"
 X_AGGREGATES = "x-evtgen-aggregates"
 X_COMMANDS = "x-evtgen-commands"
 X_POLICIES = "x-evtgen-policies"
