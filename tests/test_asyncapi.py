@@ -201,7 +201,8 @@ EXPECTED = {
     "subscribes to fixed channels",
     "unsupported/protobuf.yaml": "schemaFormat 'application/vnd.google.protobuf;version=3' "
     "of message UserSignedUp is not supported",
-    "unsupported/remote-ref.yaml": "references to remote documents are not supported",
+    "unsupported/remote-ref.yaml": "$ref to http://127.0.0.1:9/users/user-signed-up.json: "
+    "cannot fetch it",
     "unsupported/two-messages.yaml": "channel users carries 2 messages (UserSignedUp, UserLeft)",
     "malformed/asyncapi-2.yaml": "only AsyncAPI 3.x documents are read",
     "malformed/dangling-ref.yaml": "$ref '#/components/messages/UserSignedUp' points at nothing",

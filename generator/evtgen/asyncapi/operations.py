@@ -83,7 +83,16 @@ class Operations:
     ) -> ChannelMessage | None:
         """The channel's message the operation (or reply) is about."""
         wanted = []
-        for raw in op.get("messages") or []:
+        listed = op.get("messages") or []
+        if not isinstance(listed, list):
+            self.problems.fail(
+                file,
+                op.line_of("messages"),
+                f"messages of operation {op_id} must be a list of $refs to its channel's "
+                "messages, e.g. [{$ref: '#/channels/<channel>/messages/<message>'}]",
+            )
+            return None
+        for raw in listed:
             message, _ = self.docs.deref(raw, file)
             if message is not None:
                 wanted.append(id(message))
