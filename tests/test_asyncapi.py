@@ -106,8 +106,9 @@ def test_kafka_avro_document_inline_and_from_a_file() -> None:
     assert model.aggregates[0].id_field.name == "id"
     # what is not kept is named, with its line
     assert messages(imported.warnings) == [
-        "kafka-avro.yaml:8: servers are not kept: the broker is kafka (their protocol); a "
-        "generated service takes its broker's address from BROKER_URL",
+        "kafka-avro.yaml:8: servers are only described: the broker is kafka (their protocol); "
+        "schemas/asyncapi.yaml keeps them, and a generated service takes its broker's address "
+        "from BROKER_URL",
         "kafka-avro.yaml:19: channel userSignedUp: its bindings (kafka) are not kept: "
         "evtgen's topology per broker is fixed (docs/asyncapi.md)",
         "kafka-avro.yaml:54: message UserSignedUp: its bindings (kafka) are not kept: "
@@ -555,7 +556,7 @@ def test_round_trip_gives_the_same_model(
     imported = load_asyncapi(document, service=service)
     assert imported.model == model
     # nothing evtgen wrote is lost; only the servers, whose address is BROKER_URL's
-    assert [w.message.split(":")[0] for w in imported.warnings] == ["servers are not kept"]
+    assert [w.message.split(":")[0] for w in imported.warnings] == ["servers are only described"]
     # and the service generated from the document is the one generated from the model
     again = tmp_path / "again"
     new_service(

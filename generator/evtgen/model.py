@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,6 +222,14 @@ class Model:
     saga: Saga | None = None
     #: the value objects (`types:`), in model order
     types: tuple[ValueType, ...] = ()
+    #: What an AsyncAPI document read into this model says of itself beyond the
+    #: model (docs/asyncapi.md, "A faithful contract"), so the generated asyncapi.yaml
+    #: keeps its identity: `info` and `servers` as written, and under `events`, by
+    #: event name, the keys and annotations of its channel, message and operations
+    #: (`channel`, `channel_doc`, `message`, `component`, `message_doc`, `send` /
+    #: `receive`: {`key`, `doc`}). Empty for an event-storming model. Not compared:
+    #: the model is what the service does, this is how its contract is worded.
+    contract: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def messages(self) -> tuple[Event, ...]:

@@ -30,6 +30,7 @@ from evtgen.model import (
     snake,
 )
 from evtgen.schemas import avro_schema, json_definition, json_schema
+from evtgen.view_document import contract_view, event_keys, model_document, operation_keys
 
 #: Bumped when the shape of the view changes, so a template can tell.
 VIEW_VERSION = 1
@@ -68,7 +69,13 @@ def model_view(model: Model) -> dict[str, Any]:
         "policies": [_policy(model, p, code) for p in model.policies],
         "consumed": [_consumed(model, e) for e in model.consumed_events] + _saga_consumed(model),
         "emitted": [
-            {"event": e.name, "snake": snake(e.name), "channel": e.channel}
+            {
+                "event": e.name,
+                "snake": snake(e.name),
+                "channel": e.channel,
+                **event_keys(model, e.name),
+                **operation_keys(model, e.name, "send"),
+            }
             for e in model.sent_events
         ],
         "saga": _saga(model, model.saga, code["saga"]) if model.saga else None,
@@ -81,6 +88,10 @@ def model_view(model: Model) -> dict[str, Any]:
     view["topics"] = topics(
         [c["channel"] for c in view["consumed"]] + [e["channel"] for e in view["emitted"]]
     )
+    for consumed in view["consumed"]:
+        consumed.update(event_keys(model, consumed["event"]))
+        consumed.update(operation_keys(model, consumed["event"], "receive"))
+    view["contract"] = contract_view(model, _title(model.service))
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
     return view
 
@@ -325,6 +336,7 @@ def _role(model: Model, event: Event) -> str:
 
 def _event(model: Model, event: Event, code: dict[str, list[str]]) -> dict[str, Any]:
     return {
+        **event_keys(model, event.name),
         "role": _role(model, event),
         "name": event.name,
         "snake": snake(event.name),
@@ -501,41 +513,6 @@ def _step(
     }
 
 
-def saga_document(saga: Saga) -> dict[str, Any]:
-    """The saga as the model file writes it."""
-
-    def message(event: Event) -> dict[str, Any]:
-        written: dict[str, Any] = {
-            "name": event.name,
-            "channel": event.channel,
-            "fields": {f.name: field_document(f) for f in event.fields},
-        }
-        return {**written, "doc": event.doc} if event.doc else written
-
-    steps = []
-    for step in saga.steps:
-        written: dict[str, Any] = {
-            "participant": step.participant,
-            "command": message(step.command),
-            "success": message(step.success),
-        }
-        if step.failure:
-            written["failure"] = message(step.failure)
-        if step.compensation:
-            written["compensation"] = message(step.compensation)
-        written["timeout"] = int(step.timeout) if step.timeout.is_integer() else step.timeout
-        steps.append(written)
-    document: dict[str, Any] = {"name": saga.name}
-    if saga.doc:
-        document["doc"] = saga.doc
-    document["start"] = saga.start
-    for key, value in (("completed", saga.completed), ("failed", saga.failed)):
-        if value:
-            document[key] = value
-    document["steps"] = steps
-    return document
-
-
 # -- imports -----------------------------------------------------------------
 
 
@@ -559,79 +536,3 @@ def _isort_key(name: str) -> tuple[int, str]:
     if name.isupper() and len(name) > 1:
         return 0, name
     return (1 if name[0].isupper() else 2), name
-
-
-# -- the canonical model document ---------------------------------------------
-
-
-def field_document(field: Field) -> Any:
-    """A field as the model file writes it: a bare type name when it can be one."""
-    field_type = field.type
-    # a value object is named by its type
-    kind = field_type.record if field_type.kind == RECORD else field_type.kind
-    if field_type.kind in ("enum", "list", "map") or field.has_default or field.doc:
-        spec: dict[str, Any] = {"type": kind}
-        if field_type.optional:
-            spec["optional"] = True
-        if field_type.kind == "enum":
-            spec["symbols"] = list(field_type.symbols)
-        if field_type.items is not None:
-            key = "values" if field_type.kind == "map" else "items"
-            spec[key] = field_document(Field(key, field_type.items))
-        if field.has_default:
-            spec["default"] = field.default
-        if field.doc:
-            spec["doc"] = field.doc
-        return spec
-    return kind + ("?" if field_type.optional else "")
-
-
-def model_document(model: Model) -> dict[str, Any]:
-    """The model as plain data in the model file's own format."""
-
-    def fields(items: tuple[Field, ...]) -> dict[str, Any]:
-        return {f.name: field_document(f) for f in items}
-
-    def with_doc(entry: dict[str, Any], doc: str) -> dict[str, Any]:
-        return {**entry, "doc": doc} if doc else entry
-
-    types = {
-        "types": [
-            with_doc({"name": t.name, "fields": fields(t.fields)}, t.doc) for t in model.types
-        ]
-    }
-    return {
-        "service": model.service,
-        "description": model.description,
-        **(types if model.types else {}),
-        "aggregates": [{"name": a.name, "fields": fields(a.fields)} for a in model.aggregates],
-        "commands": [
-            with_doc(
-                {
-                    "name": c.name,
-                    "aggregate": c.aggregate,
-                    "fields": fields(c.fields),
-                    "emits": list(c.emits),
-                },
-                c.doc,
-            )
-            for c in model.commands
-        ],
-        "events": [
-            with_doc(
-                {
-                    "name": e.name,
-                    "channel": e.channel,
-                    **({"external": True} if e.external else {}),
-                    "fields": fields(e.fields),
-                },
-                e.doc,
-            )
-            for e in model.events
-        ],
-        "policies": [
-            with_doc({"name": p.name, "when": p.when, "then": p.then}, p.doc)
-            for p in model.policies
-        ],
-        **({"saga": saga_document(model.saga)} if model.saga else {}),
-    }

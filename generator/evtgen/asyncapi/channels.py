@@ -12,7 +12,7 @@ from evtgen.asyncapi.dead_letters import DeadLetters
 from evtgen.asyncapi.documents import Documents
 from evtgen.asyncapi.extensions import X_EXTERNAL, evtgen_correlation, evtgen_envelope
 from evtgen.asyncapi.naming import type_name
-from evtgen.asyncapi.parts import ChannelMessage
+from evtgen.asyncapi.parts import ChannelMessage, annotations_of
 from evtgen.asyncapi.payloads import Payloads
 from evtgen.loader.names import CHANNEL_NAME, TYPE_NAME
 from evtgen.loader.pieces import mapping_at
@@ -105,8 +105,24 @@ class Channels:
                 continue
             names[event.name] = str(key)
             external = message.get(X_EXTERNAL)
+            channel_node, _ = self.docs.deref(channels[key], self.docs.file)
+            component = ref.rsplit("/", 1)[-1] if isinstance(ref, str) and "/" in ref else None
+            message_doc = annotations_of(message)
+            if message_doc.get("title") == event.name:
+                del message_doc["title"]  # what evtgen writes anyway
+            contract: dict[str, Any] = {
+                "channel": key,
+                "channel_doc": annotations_of(channel_node),
+                "message": msg_key,
+                "component": component or event.name,
+                "message_doc": message_doc,
+            }
             found[str(key)] = ChannelMessage(
-                str(key), event, id(message), external if isinstance(external, bool) else None
+                str(key),
+                event,
+                id(message),
+                external if isinstance(external, bool) else None,
+                contract,
             )
         return found
 

@@ -10,7 +10,13 @@ from typing import Any
 from evtgen.asyncapi.channels import Channels
 from evtgen.asyncapi.dead_letters import DeadLetters
 from evtgen.asyncapi.documents import Documents, Unreadable
-from evtgen.asyncapi.extensions import X_AGGREGATES, X_COMMANDS, X_POLICIES, X_TYPES
+from evtgen.asyncapi.extensions import (
+    X_AGGREGATES,
+    X_COMMANDS,
+    X_LOCAL_SERVER,
+    X_POLICIES,
+    X_TYPES,
+)
 from evtgen.asyncapi.flow import (
     derived_flow,
     flow_matches_operations,
@@ -18,6 +24,7 @@ from evtgen.asyncapi.flow import (
     recorded_types,
 )
 from evtgen.asyncapi.operations import Operations
+from evtgen.asyncapi.parts import ChannelMessage, Operation, as_data
 from evtgen.asyncapi.payloads import Payloads
 from evtgen.loader.checks import cross_check
 from evtgen.model import Model
@@ -138,11 +145,41 @@ class _Reading:
             events=tuple(events),
             policies=tuple(policies),
             types=tuple(types),
+            contract=self.contract(doc, messages, operations),
         )
         if not self.problems.errors:  # else its findings would only echo what was refused
             cross_check(rules.in_file(file), model)
         self.problems.extend(rules)
         return model
+
+    def contract(
+        self, doc: LineMap, messages: dict[str, ChannelMessage], operations: list[Operation]
+    ) -> dict[str, Any]:
+        """How the document words what the model holds (Model.contract)."""
+        info, _ = self.docs.deref(doc.get("info"), self.file)
+        events: dict[str, dict[str, Any]] = {}
+        for msg in messages.values():
+            events[msg.event.name] = dict(msg.contract)
+        for op in operations:
+            entry = events.get(op.msg.event.name)
+            if entry is not None and op.action not in entry:  # the first of its action
+                entry[op.action] = {"key": op.op_id, "doc": op.doc}
+        contract: dict[str, Any] = {
+            "info": as_data(info) if isinstance(info, LineMap) else {},
+            "events": events,
+        }
+        servers = doc.get("servers")
+        if isinstance(servers, LineMap):
+            kept = {str(k): self.docs.deref(v, self.file)[0] for k, v in servers.items()}
+            # the broker on this machine evtgen itself describes is not the document's
+            kept = {
+                k: as_data(v)
+                for k, v in kept.items()
+                if not (isinstance(v, LineMap) and v.get(X_LOCAL_SERVER) is True)
+            }
+            if kept:
+                contract["servers"] = kept
+        return contract
 
     def ignored_root(self, doc: LineMap) -> None:
         for key in doc:
@@ -178,6 +215,6 @@ class _Reading:
         self.problems.warn(
             self.file,
             line,
-            f"servers are not kept: {what}; a generated service takes its broker's "
-            "address from BROKER_URL",
+            f"servers are only described: {what}; schemas/asyncapi.yaml keeps them, and "
+            "a generated service takes its broker's address from BROKER_URL",
         )

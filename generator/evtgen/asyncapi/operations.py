@@ -6,7 +6,7 @@ from __future__ import annotations
 from evtgen.asyncapi.channels import bindings_text
 from evtgen.asyncapi.dead_letters import DeadLetters
 from evtgen.asyncapi.documents import Documents
-from evtgen.asyncapi.parts import ChannelMessage, Operation
+from evtgen.asyncapi.parts import ChannelMessage, Operation, annotations_of
 from evtgen.loader.pieces import mapping_at
 from evtgen.yamllines import LineMap
 
@@ -75,7 +75,7 @@ class Operations:
                             f"operation {op_id}: the reply address is not kept; the reply "
                             f"goes to {reply_msg.event.channel}",
                         )
-            found.append(Operation(str(op_id), action, msg, reply_msg, line))
+            found.append(Operation(str(op_id), action, msg, reply_msg, line, annotations_of(op)))
         return found
 
     def operation_message(
