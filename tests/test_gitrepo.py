@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from conftest import Run
 from updatekit import (  # noqa: F401  (isolated_evtgen is an autouse fixture)
     edit,
@@ -173,3 +174,21 @@ def test_a_generated_repo_in_a_monorepo_is_updated_on_a_branch(
     changed = git(mono, "show", "--name-only", "--format=", "HEAD").split()
     assert changed == ["services/orders/.copier-answers.yml", "services/orders/a.txt"]
     assert git(mono, "status", "--porcelain").strip() == "?? untracked-elsewhere.txt"
+
+
+def test_status_of_a_relative_folder_is_of_that_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GitPython runs git at the top of the work tree: a relative path still means the
+    folder it names from the current directory."""
+    mono = tmp_path / "mono"
+    (mono / "services" / "orders").mkdir(parents=True)
+    git(mono, "init", "-q", "-b", "main")
+    (mono / "services" / "orders" / "new.txt").write_text("new\n")
+    (mono / "services" / "elsewhere.txt").write_text("not in orders\n")
+    monkeypatch.chdir(mono / "services")
+
+    repo = gitrepo.open_repo(Path("orders"), search_parent=True)
+
+    assert gitrepo.changed_paths(repo, Path("orders")) == ["services/orders/new.txt"]
+    assert gitrepo.work_tree(repo, Path("orders")) == (mono, "services/orders/")

@@ -247,6 +247,11 @@ def commit_directory(
 # -- a team's repository ------------------------------------------------------------
 
 
+def _pathspec(path: Path) -> str:
+    # GitPython runs git at the work tree's top, not where a relative `path` starts
+    return os.path.abspath(path)
+
+
 def changed_paths(repo: Repo, path: Path) -> list[str]:
     """Every path under `path` git would show as changed (untracked files included),
     relative to the top; reading only, nothing in `.git` changes."""
@@ -254,7 +259,7 @@ def changed_paths(repo: Repo, path: Path) -> list[str]:
         # one process: is_dirty() takes three (diff --cached, diff, status) and names
         # no path, and the refusal names the first one
         out = repo.git.status(
-            "--porcelain", "--untracked-files=all", "--", str(path), env=_LOCKLESS
+            "--porcelain", "--untracked-files=all", "--", _pathspec(path), env=_LOCKLESS
         )
     return [line[3:] for line in str(out).splitlines() if line]
 
@@ -281,7 +286,7 @@ def commit_all(repo: Repo, path: Path, message: str, *, verify: bool = True) -> 
     """`git add -A -- path` and `git commit`."""
     with _mapped(f"committing in {path}"):
         # GitPython's index.add ignores .gitignore: git's own add applies it
-        repo.git.add("-A", "--", str(path))
+        repo.git.add("-A", "--", _pathspec(path))
         # git's own commit: GitPython's IndexFile reads index versions 1 to 3 only
         # (git writes 4 under feature.manyFiles), and a team's commit must follow its
         # git config (identity, signing) as `git commit` does
@@ -294,7 +299,7 @@ def restore(repo: Repo, path: Path, start: str, detached: bool, branch: str | No
     with _mapped(f"restoring {path}"):
         repo.head.reset(index=True, working_tree=True)
         # GitPython has no clean of its own
-        repo.git.clean("-q", "-fd", "--", str(path))
+        repo.git.clean("-q", "-fd", "--", _pathspec(path))
         if branch:
             # HEAD is where `start` is: only the ref changes, as `git switch` would
             target = repo.commit(start) if detached else repo.heads[start]
