@@ -42,6 +42,11 @@ class NotARepository(GitFailed):
     """The path is not inside a git repository (or its work tree)."""
 
 
+def preload() -> None:
+    """Import GitPython now: before `--jobs` forks its workers, so they share it."""
+    import git  # noqa: F401
+
+
 def detail(err: BaseException) -> str:
     """git's message in `err` on one line: its stderr for a failed command."""
     from git.exc import CommandError

@@ -144,6 +144,8 @@ def update_repos(
 
             import copier._main  # noqa: F401  (imported once, before the workers fork)
 
+            gitrepo.preload()
+
             with ProcessPoolExecutor(
                 max_workers=min(options.jobs, len(paths)),
                 mp_context=multiprocessing.get_context("fork"),
