@@ -8,7 +8,7 @@ more (which template, which answers file) catch it and say so.
 
 The object API is used wherever GitPython has one; `repo.git.<command>()`, its
 documented command layer, only where it has none, with the reason beside the call.
-`import git` costs about 100 ms and a `git version` process, so this module imports
+`import git` costs 50 to 100 ms and a `git version` process, so this module imports
 it inside its functions: `evtgen --help` and a `new` that needs no git never pay it.
 """
 
