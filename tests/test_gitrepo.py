@@ -104,6 +104,7 @@ def test_the_store_keeps_the_files_byte_for_byte_with_modes_and_links(tmp_path: 
         f"evtgen <evtgen@localhost>|evtgen bundled template {edited}"
     )
     assert git(store, "fsck", "--strict").strip() == ""
+    assert git(store, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
 
 
 def test_refs_resolve_to_commits_the_repository_has(tmp_path: Path) -> None:

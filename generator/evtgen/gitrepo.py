@@ -200,7 +200,7 @@ def init_bare(path: Path) -> None:
     from git import Repo
 
     with _mapped(f"creating a git repository in {path}"):
-        Repo.init(path, bare=True, mkdir=True).close()
+        Repo.init(path, bare=True, mkdir=True, initial_branch="main").close()
 
 
 def commit_directory(
@@ -214,9 +214,13 @@ def commit_directory(
     from git import Actor, Commit, IndexFile
     from git.index.typ import BaseIndexEntry
     from git.refs import Reference
-    from gitdb.base import IStream  # type: ignore[import-untyped]  # GitPython's odb, untyped
+    from gitdb import LooseObjectDB  # type: ignore[import-untyped]  # GitPython's, untyped
+    from gitdb.base import IStream  # type: ignore[import-untyped]
 
     with _mapped(f"committing {root} into {repo.git_dir}"):
+        # the blobs by gitdb's loose-object writer, in Python: the Repo's own database
+        # would run a `git hash-object` per file
+        objects = LooseObjectDB(os.path.join(repo.common_dir, "objects"))
         entries = []
         for path in files:
             if path.is_symlink():
@@ -224,7 +228,7 @@ def commit_directory(
             else:
                 data = path.read_bytes()
                 mode = 0o100755 if os.access(path, os.X_OK) else 0o100644
-            blob = repo.odb.store(IStream("blob", len(data), io.BytesIO(data)))
+            blob = objects.store(IStream("blob", len(data), io.BytesIO(data)))
             rel = path.relative_to(root).as_posix()
             entries.append(BaseIndexEntry((mode, blob.binsha, 0, rel)))
         with tempfile.TemporaryDirectory(prefix="evtgen-index-") as scratch:
