@@ -1,7 +1,7 @@
 """`evtgen schema check`: are the repo's event schemas compatible with those at a git ref?
 
 The working tree's `schemas/*.avsc` and `schemas/*.schema.json` are compared with the
-same files at a git ref (read with `git ls-tree` / `git cat-file`, never checked out),
+same files at a git ref (read from git's objects with GitPython, never checked out),
 by the compatibility modes of Confluent Schema Registry. See
 docs/schema-compatibility.md for every rule and decision.
 """
@@ -9,13 +9,16 @@ docs/schema-compatibility.md for every rule and decision.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from evtgen import gitrepo
 from evtgen.errors import UsageError
+
+if TYPE_CHECKING:
+    from git import Repo
 
 MODES = (
     "BACKWARD",
@@ -226,13 +229,12 @@ def _current_schemas(repo: _Repo, path: Path) -> dict[str, _Schema]:
 
 def _schemas_at(repo: _Repo, ref: str) -> dict[str, _Schema]:
     folder = repo.prefix + SCHEMA_DIR
-    listing = repo.git("ls-tree", "-z", "--name-only", f"{ref}^{{commit}}", "--", folder + "/")
     found: dict[str, _Schema] = {}
-    for rel in sorted(p for p in listing.split("\0") if p):
+    for rel, data in sorted(repo.files_at(ref, folder).items()):
         name = rel.rsplit("/", 1)[-1]
-        if _format_of(name) is None or rel != f"{folder}/{name}":
+        if _format_of(name) is None:
             continue
-        text = repo.git("cat-file", "blob", f"{ref}:{rel}")
+        text = data.decode("utf-8", errors="replace")
         _add(found, _parse(name, rel, text, f"{rel} at {ref}"), f"{folder} at {ref}")
     return found
 
@@ -244,52 +246,37 @@ def _schemas_at(repo: _Repo, ref: str) -> dict[str, _Schema]:
 class _Repo:
     top: Path
     prefix: str  # PATH relative to the repository's top, "" or ending in "/"
+    git: Repo
 
     @classmethod
     def open(cls, path: Path) -> _Repo:
         if not path.is_dir():
             raise UsageError(f"{path}: no such directory")
         try:
-            done = subprocess.run(
-                ["git", "-C", str(path), "rev-parse", "--show-toplevel", "--show-prefix"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        except FileNotFoundError as err:
-            raise UsageError("git is not installed; schema check reads schemas with git") from err
-        if done.returncode != 0:
+            repo = gitrepo.open_repo(path, search_parent=True)
+            top, prefix = gitrepo.work_tree(repo, path)
+        except gitrepo.NotARepository as err:
             raise UsageError(
                 f"{path}: not a git repository; schema check compares with the schemas "
                 "at a git ref, so PATH must be inside a git work tree"
-            )
-        top, prefix = [*done.stdout.splitlines(), ""][:2]
-        return cls(Path(top), prefix)
+            ) from err
+        return cls(top, prefix, repo)
 
-    def git(self, *args: str) -> str:
-        done = subprocess.run(
-            ["git", "-C", str(self.top), *args], capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            detail = " ".join(done.stderr.split()) or f"exit {done.returncode}"
-            raise UsageError(f"{self.top}: git {' '.join(args)} failed: {detail}")
-        return done.stdout
+    def files_at(self, ref: str, folder: str) -> dict[str, bytes]:
+        try:
+            return gitrepo.files_at(self.git, ref, folder)
+        except gitrepo.GitFailed as err:
+            raise UsageError(f"{self.top}: {err}") from err
 
     def resolves(self, ref: str) -> bool:
-        done = subprocess.run(
-            ["git", "-C", str(self.top), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return done.returncode == 0
+        return gitrepo.commit_of(self.git, ref) is not None
 
     def release_tags(self) -> list[str]:
         """Tags that are release versions, oldest first."""
         from packaging.version import InvalidVersion, Version
 
         tags: list[tuple[Version, str]] = []
-        for tag in self.git("tag", "--list").split():
+        for tag in gitrepo.tag_names(self.git):
             if not _RELEASE_TAG.match(tag):
                 continue
             try:
@@ -317,7 +304,7 @@ def _refs(repo: _Repo, against: str | None, mode: str) -> list[str]:
     else:
         refs = [against] if against is not None else tags[-1:]
     if not refs:
-        shallow = repo.git("rev-parse", "--is-shallow-repository").strip() == "true"
+        shallow = gitrepo.is_shallow(repo.git)
         raise UsageError(
             f"{repo.top}: no release tag (like v1.2.0) to compare the schemas with: tag a "
             "release, fetch the tags ("
