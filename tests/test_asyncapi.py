@@ -205,7 +205,7 @@ EXPECTED = {
     "unsupported/remote-ref.yaml": "$ref to http://127.0.0.1:9/users/user-signed-up.json: "
     "cannot fetch it",
     "unsupported/two-messages.yaml": "channel users carries 2 messages (UserSignedUp, UserLeft)",
-    "malformed/asyncapi-2.yaml": "only AsyncAPI 3.x documents are read",
+    "malformed/asyncapi-1.yaml": "evtgen reads AsyncAPI 3.x and 2.0 to 2.6 documents",
     "malformed/dangling-ref.yaml": "$ref '#/components/messages/UserSignedUp' points at nothing",
     "malformed/no-action.yaml": "operation onUserSignedUp needs action: send or receive",
     "malformed/yaml-syntax.yaml": "YAML/JSON syntax error",

@@ -3,6 +3,7 @@ its channels, operations and flow, each read by the module of its concern."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from evtgen.asyncapi.flow import (
 from evtgen.asyncapi.operations import Operations
 from evtgen.asyncapi.parts import ChannelMessage, Operation, as_data
 from evtgen.asyncapi.payloads import Payloads
+from evtgen.asyncapi.v2 import from_v2
 from evtgen.loader.checks import cross_check
 from evtgen.model import Model
 from evtgen.problems import Problem, Problems
@@ -75,6 +77,10 @@ def load_asyncapi(path: Path, *, service: str) -> AsyncApiImport:
     )
 
 
+#: The 2.x versions read (2.0.0 to 2.6.0).
+V2 = re.compile(r"^2\.[0-6]\.\d+$")
+
+
 class _Reading:
     """One document being read: the readers of each concern, on one problem sink."""
 
@@ -98,12 +104,20 @@ class _Reading:
             )
             raise Unreadable
         version = doc.get("asyncapi")
-        if not isinstance(version, str) or not version.startswith("3."):
+        if isinstance(version, str) and V2.match(version):
+            self.problems.warn(
+                file,
+                doc.line_of("asyncapi"),
+                f"read as AsyncAPI {version}: a channel's subscribe is what the service "
+                "sends, its publish what it receives; schemas/asyncapi.yaml is 3.0",
+            )
+            doc = from_v2(doc)
+            self.docs.files[self.docs.file] = doc  # its `#/...` references are 3.0's now
+        elif not isinstance(version, str) or not version.startswith("3."):
             self.problems.fail(
                 file,
                 doc.line_of("asyncapi"),
-                f"asyncapi: {version!r}: only AsyncAPI 3.x documents are read "
-                "(convert a 2.x one with `asyncapi convert`)",
+                f"asyncapi: {version!r}: evtgen reads AsyncAPI 3.x and 2.0 to 2.6 documents",
             )
             raise Unreadable
         self.ignored_root(doc)
