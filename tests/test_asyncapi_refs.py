@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_evtgen
 
 from evtgen.asyncapi import load_asyncapi
 from evtgen.loader import ModelError
@@ -127,3 +127,36 @@ def test_an_avro_type_written_inside_type_is_read(
     )
     field = load_asyncapi(path, service="t").model.event("Measured").fields[0]
     assert field.type.kind == expected
+
+
+def test_every_problem_at_once_each_with_its_line(tmp_path: Path) -> None:
+    path = DOCS / "problems" / "several.yaml"
+    done = run_evtgen(
+        "new", "service", "t", "--defaults", "--dest", tmp_path / "t", "--asyncapi", path
+    )
+    assert done.code == 2
+    errors = [line for line in done.stderr.splitlines() if "warning" not in line]
+    assert [line.split(": ", 1)[0] for line in errors] == [
+        f"{path}:{n}" for n in (12, 13, 17, 20)
+    ], done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "t").exists()
+
+
+@pytest.mark.parametrize(
+    ("broker", "word"),
+    [
+        ("kafka", "Kafka topic"),
+        ("rabbitmq", "RabbitMQ routing key"),
+        ("nats", "NATS subject"),
+        ("redis", "Redis stream"),
+    ],
+)
+def test_the_wording_fits_the_broker_in_use(tmp_path: Path, broker: str, word: str) -> None:
+    path = DOCS / "unsupported" / "two-messages.yaml"
+    done = run_evtgen(
+        "new", "service", "users", "--defaults", "--dest", tmp_path / "u", "--asyncapi", path,
+        "--broker", broker,
+    )  # fmt: skip
+    assert done.code == 2
+    assert f"give each message its own {word}" in done.stderr

@@ -57,11 +57,14 @@ class AsyncApiImport:
     schema_format: str | None = None
 
 
-def load_asyncapi(path: Path, *, service: str) -> AsyncApiImport:
+def load_asyncapi(path: Path, *, service: str, broker: str | None = None) -> AsyncApiImport:
     """Read the document at `path` as the model of `service`; raise ModelError with
-    every problem (file and line) when it cannot be read into a model."""
+    every problem (file and line) when it cannot be read into a model. `broker`, the
+    one the service will use when the caller knows it, words the problems (else the
+    servers' broker does)."""
     problems = Problems()
     reading = _Reading(path, service, problems)
+    reading.wanted_broker = broker
     try:
         model = reading.model()
     except Unreadable:
@@ -94,6 +97,7 @@ class _Reading:
         self.channels = Channels(self.docs, self.payloads, self.dead_letters, service)
         self.operations = Operations(self.docs, self.dead_letters)
         self.broker: str | None = None
+        self.wanted_broker: str | None = None
 
     def model(self) -> Model | None:
         doc = self.docs.load(self.docs.path)
@@ -121,6 +125,7 @@ class _Reading:
             )
             raise Unreadable
         self.ignored_root(doc)
+        self.channels.broker = self.wanted_broker or self.broker
         info, _ = self.docs.deref(doc.get("info"), file)
         description = ""
         if isinstance(info, LineMap) and isinstance(info.get("description"), str):
