@@ -70,7 +70,7 @@ class SchemaCheckReport:
 
 
 @dataclass(frozen=True)
-class _Schema:
+class SchemaFile:
     """One schema file, parsed."""
 
     key: str  # what matches old and new: the Avro full name, the JSON Schema file name
@@ -122,7 +122,7 @@ def schema_check(path: Path, against: str | None, mode: str) -> SchemaCheckRepor
         else:
             for ref, old in olds.items():
                 for direction in directions:
-                    report.findings.extend(_compare(new, old, ref, direction))
+                    report.findings.extend(compare(new, old, ref, direction))
             if report.findings:
                 report.verdict = "incompatible"
         events.append(report)
@@ -135,7 +135,7 @@ def schema_check(path: Path, against: str | None, mode: str) -> SchemaCheckRepor
     )
 
 
-def _renamed(current: dict[str, _Schema], old: dict[str, _Schema]) -> dict[str, _Schema]:
+def _renamed(current: dict[str, SchemaFile], old: dict[str, SchemaFile]) -> dict[str, SchemaFile]:
     """`old` with each Avro record the current schemas renamed (a new name whose
     `aliases` hold the old full name, as Avro itself matches them) keyed by its new
     name, so a moved namespace is compared, not reported as removed plus added."""
@@ -159,7 +159,7 @@ def _order(key: str) -> tuple[str, str]:
     return key.rsplit(":", 1)[-1].rsplit(".", 1)[-1], key
 
 
-def _compare(new: _Schema, old: _Schema, ref: str, direction: str) -> list[Finding]:
+def compare(new: SchemaFile, old: SchemaFile, ref: str, direction: str) -> list[Finding]:
     from evtgen import avro_compat, json_compat
 
     old_label = f"the schema at {ref}"
@@ -178,14 +178,14 @@ def _compare(new: _Schema, old: _Schema, ref: str, direction: str) -> list[Findi
 # -- reading schemas ------------------------------------------------------------
 
 
-def _format_of(name: str) -> str | None:
+def format_of(name: str) -> str | None:
     return next((fmt for suffix, fmt in SUFFIXES.items() if name.endswith(suffix)), None)
 
 
-def _parse(name: str, rel: str, text: str, where: str) -> _Schema:
+def parse_schema(name: str, rel: str, text: str, where: str) -> SchemaFile:
     from evtgen import avro_compat, json_compat
 
-    fmt = _format_of(name)
+    fmt = format_of(name)
     assert fmt is not None
     text = text.removeprefix("\ufeff")  # a BOM, as some Windows editors save JSON
     stem = name.removesuffix(".avsc").removesuffix(".schema.json")
@@ -193,13 +193,13 @@ def _parse(name: str, rel: str, text: str, where: str) -> _Schema:
         if fmt == "avro":
             parsed = avro_compat.parse(text)
             full = getattr(parsed, "fullname", None) or stem
-            return _Schema(f"avro:{full}", getattr(parsed, "name", stem), rel, fmt, parsed)
-        return _Schema(f"jsonschema:{stem}", stem, rel, fmt, json_compat.parse(text))
+            return SchemaFile(f"avro:{full}", getattr(parsed, "name", stem), rel, fmt, parsed)
+        return SchemaFile(f"jsonschema:{stem}", stem, rel, fmt, json_compat.parse(text))
     except ValueError as err:
         raise UsageError(f"{where}: {err}") from err
 
 
-def _add(found: dict[str, _Schema], schema: _Schema, where: str) -> None:
+def add_schema(found: dict[str, SchemaFile], schema: SchemaFile, where: str) -> None:
     if schema.key in found:
         raise UsageError(
             f"{where}: {schema.path} and {found[schema.key].path} both define "
@@ -208,34 +208,34 @@ def _add(found: dict[str, _Schema], schema: _Schema, where: str) -> None:
     found[schema.key] = schema
 
 
-def _current_schemas(repo: _Repo, path: Path) -> dict[str, _Schema]:
+def _current_schemas(repo: _Repo, path: Path) -> dict[str, SchemaFile]:
     folder = path / SCHEMA_DIR
     if not folder.is_dir():
         raise UsageError(
             f"{folder}: no schemas folder; schema check compares the .avsc and .schema.json "
             "files in PATH/schemas with those at a git ref"
         )
-    found: dict[str, _Schema] = {}
+    found: dict[str, SchemaFile] = {}
     for file in sorted(folder.iterdir()):
-        if not file.is_file() or _format_of(file.name) is None:
+        if not file.is_file() or format_of(file.name) is None:
             continue
         rel = repo.prefix + SCHEMA_DIR + "/" + file.name
         text = file.read_text(encoding="utf-8", errors="replace")
-        _add(found, _parse(file.name, rel, text, str(file)), str(folder))
+        add_schema(found, parse_schema(file.name, rel, text, str(file)), str(folder))
     if not found:
         raise UsageError(f"{folder}: no .avsc or .schema.json files to check")
     return found
 
 
-def _schemas_at(repo: _Repo, ref: str) -> dict[str, _Schema]:
+def _schemas_at(repo: _Repo, ref: str) -> dict[str, SchemaFile]:
     folder = repo.prefix + SCHEMA_DIR
-    found: dict[str, _Schema] = {}
+    found: dict[str, SchemaFile] = {}
     for rel, data in sorted(repo.files_at(ref, folder).items()):
         name = rel.rsplit("/", 1)[-1]
-        if _format_of(name) is None:
+        if format_of(name) is None:
             continue
         text = data.decode("utf-8", errors="replace")
-        _add(found, _parse(name, rel, text, f"{rel} at {ref}"), f"{folder} at {ref}")
+        add_schema(found, parse_schema(name, rel, text, f"{rel} at {ref}"), f"{folder} at {ref}")
     return found
 
 

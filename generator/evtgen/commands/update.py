@@ -250,7 +250,7 @@ def _update_layer(
     shas = source.resolve(recorded.commit, target_ref)
     base_sha, target_sha = shas[recorded.commit], shas[target_ref]
     if base_sha is None:
-        raise RepoProblem(_missing_version(recorded, source))
+        raise RepoProblem(missing_version(recorded, source))
     if target_sha is None:
         raise RepoProblem(f"the template {source.name} has no ref {target_ref!r} (--to)")
     layer.to_version = source.describe(target_ref, target_sha)
@@ -356,7 +356,7 @@ def _commit_message(report: RepoUpdate) -> str:
     return "\n".join(lines)
 
 
-def _missing_version(recorded: Recorded, source: Source) -> str:
+def missing_version(recorded: Recorded, source: Source) -> str:
     if recorded.src_path == BUNDLED_SOURCE:
         version = recorded.commit.removeprefix("v").split("+")[0]
         tags = source.release_tags()
