@@ -160,3 +160,13 @@ def test_the_wording_fits_the_broker_in_use(tmp_path: Path, broker: str, word: s
     )  # fmt: skip
     assert done.code == 2
     assert f"give each message its own {word}" in done.stderr
+
+
+def test_all_of_object_schemas_is_one_record() -> None:
+    model = load_asyncapi(DOCS / "all-of-records.yaml", service="orders").model
+    shipped = {f.name: f for f in model.event("OrderShipped").fields}
+    assert list(shipped) == ["order_id", "at", "carrier", "to"]
+    assert shipped["order_id"].type.kind == "uuid" and not shipped["order_id"].type.optional
+    assert shipped["to"].type.record == "Address"
+    (address,) = model.types
+    assert [(f.name, f.type.optional) for f in address.fields] == [("city", False), ("zip", False)]

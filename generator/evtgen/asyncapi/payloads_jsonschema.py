@@ -140,7 +140,7 @@ class JsonSchemaPayloads:
             return schema, file
         typed = [(b, f) for b, f in resolved if set(b) - JSON_ANNOTATIONS]
         if len(typed) > 1:
-            return schema, file  # a real intersection: refused by the caller
+            return self.merged_objects(schema, file, typed)
         # the typed branch first; annotations beside it, then the schema's own, win
         merged = mapping_at(schema.line)
         notes = [b for b, _ in resolved if not set(b) - JSON_ANNOTATIONS]
@@ -156,6 +156,48 @@ class JsonSchemaPayloads:
                 merged[key] = value
                 merged.key_lines[key] = schema.line_of(key)
         return merged, target_file
+
+    def merged_objects(
+        self, schema: LineMap, file: str, typed: list[tuple[LineMap, str]]
+    ) -> tuple[LineMap, str]:
+        """`allOf` of object schemas (a base and what extends it) is one record: their
+        properties together, each required where one branch requires it; closed
+        unless every branch is open. A property two branches give differently, or
+        branches of other types or files, are left to the caller to refuse."""
+        branches = [self.single_all_of(b, f) for b, f in typed]
+        files = {f for _, f in branches}
+        objects = all(
+            b.get("type", "object") == "object" and "properties" in b for b, _ in branches
+        )
+        if len(files) != 1 or not objects:
+            return schema, file
+        properties = mapping_at(schema.line)
+        required: list[Any] = []
+        open_content = True
+        for branch, _ in branches:
+            given = branch["properties"]
+            if not isinstance(given, LineMap):
+                return schema, file
+            for name, prop in given.items():
+                if name in properties and properties[name] != prop:
+                    self.problems.fail(
+                        file,
+                        given.line_of(name),
+                        f"allOf: property {name!r} is given twice, differently; a record "
+                        "has one type per field",
+                    )
+                properties[name] = prop
+                properties.key_lines[name] = given.line_of(name)
+            required += [r for r in branch.get("required") or [] if r not in required]
+            open_content = open_content and branch.get("additionalProperties", True) is not False
+        merged = mapping_at(schema.line, type="object", properties=properties, required=required)
+        if not open_content:
+            merged["additionalProperties"] = False
+        for key, value in schema.items():
+            if key != "allOf":
+                merged[key] = value
+                merged.key_lines[key] = schema.line_of(key)
+        return merged, files.pop()
 
     def unsupported(
         self, schema: LineMap, file: str, owner: str, object_keys: bool = False
