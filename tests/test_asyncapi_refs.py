@@ -170,3 +170,26 @@ def test_all_of_object_schemas_is_one_record() -> None:
     assert shipped["to"].type.record == "Address"
     (address,) = model.types
     assert [(f.name, f.type.optional) for f in address.fields] == [("city", False), ("zip", False)]
+
+
+def test_a_string_const_is_an_enum_of_its_one_value(tmp_path: Path) -> None:
+    path = tmp_path / "doc.yaml"
+    path.write_text(
+        "asyncapi: 3.0.0\ninfo: {title: T, version: 1.0.0}\nchannels:\n  m:\n"
+        "    address: t.m.v1\n    messages:\n      M:\n        payload:\n"
+        "          type: object\n          additionalProperties: false\n"
+        "          required: [kind, n]\n          properties:\n"
+        "            kind: {type: string, const: ORDER_PLACED}\n"
+        "            n: {const: 3}\n"
+        "operations:\n  onM: {action: receive, channel: {$ref: '#/channels/m'}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ModelError) as refused:
+        load_asyncapi(path, service="t")
+    # a const of another type is still refused, at its line; the string one is read
+    assert [p.line for p in refused.value.problems] == [14]
+    path.write_text(
+        path.read_text().replace("            n: {const: 3}\n", "").replace("[kind, n]", "[kind]")
+    )
+    (kind,) = load_asyncapi(path, service="t").model.event("M").fields
+    assert (kind.type.kind, kind.type.symbols) == ("enum", ("ORDER_PLACED",))

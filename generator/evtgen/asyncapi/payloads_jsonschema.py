@@ -250,6 +250,12 @@ class JsonSchemaPayloads:
     ) -> LineMap | None:
         prop, file = self.single_all_of(prop, file)
         prop_line = prop.line or line
+        if isinstance(prop.get("const"), str) and "enum" not in prop:
+            # one value a string field must have: an enum of that one symbol
+            const = mapping_at(prop_line, enum=[prop["const"]])
+            const.update({k: v for k, v in prop.items() if k != "const"})
+            const.key_lines = {**prop.key_lines, "enum": prop.line_of("const")}
+            prop = const
         for key in COMPOSITIONS & set(prop):
             self.problems.fail(
                 file,
