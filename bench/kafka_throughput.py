@@ -695,7 +695,10 @@ async def faststream_relay(args: argparse.Namespace) -> None:
         max_records=2000,
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
-    async def on_payment(bodies: list[bytes], message: Any = Context("message")) -> None:
+    async def on_payment(
+        bodies: list[bytes],
+        message: Any = Context("message"),  # noqa: B008 (FastStream's own idiom)
+    ) -> None:
         futures = []
         for body, headers in zip(bodies, message.batch_headers, strict=True):
             event = read(body)
