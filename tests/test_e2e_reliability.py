@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -110,3 +114,65 @@ def test_killed_at_random_while_it_works_nothing_is_lost_or_done_twice(
     assert result["stored_orders"] == 3000
     assert result["stored_versions"] == [1]
     assert result["exit_code"] == 0
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+    """A PostgreSQL of this test's own (scripts/postgres.sh on a free port and a
+    temporary directory), to stop and start without disturbing anyone else's: its
+    URL, and the commands that stop and start it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = f"EVTGEN_POSTGRES_DIR={tmp_path / 'pg'} EVTGEN_POSTGRES_PORT={port}"
+    script = ROOT / "scripts" / "postgres.sh"
+    up, down = f"{env} bash {script} up", f"{env} bash {script} down"
+    subprocess.run(up, shell=True, check=True, capture_output=True)
+    try:
+        yield f"postgresql://evtgen@127.0.0.1:{port}/evtgen", down, up
+    finally:
+        subprocess.run(down, shell=True, capture_output=True)
+
+
+@pytest.mark.parametrize("deployed", ["kafka"], indirect=True)
+def test_while_the_database_is_away_messages_wait_and_none_is_lost(
+    deployed: Deployed, own_postgres: tuple[str, str, str]
+) -> None:
+    url, down, up = own_postgres
+    result = drive(
+        deployed,
+        "outage",
+        {"DATABASE_URL": url},
+        *("--count", "1500", "--timeout", "120", "--db-stop", down, "--db-start", up),
+    )
+    print(f"\n{deployed.broker}: {json.dumps(result)}")
+    assert result["ready_while_away"] == 503
+    assert result["arrived_while_away"] < result["inputs"]  # it did wait
+    assert result["missing"] == 0
+    assert result["executed_twice"] == 0
+    assert result["exit_code"] == 0
+
+
+@pytest.mark.parametrize("deployed", ["kafka"], indirect=True)
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("mysql://db/orders", "DATABASE_URL='mysql://db/orders': 'mysql' is not supported"),
+        ("postgresql://evtgen@127.0.0.1:1/evtgen", "cannot use the database postgresql"),
+    ],
+)
+def test_a_database_url_that_cannot_be_used_stops_the_service_with_one_line(
+    deployed: Deployed, url: str, said: str
+) -> None:
+    done = subprocess.run(
+        [str(deployed.python), "-m", deployed.package],
+        cwd=deployed.repo,
+        env={**os.environ, "DATABASE_URL": url, "BROKER_URL": "127.0.0.1:9", "HEALTH_PORT": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(said), done.stderr
+    assert "Traceback" not in done.stderr

@@ -31,6 +31,7 @@ import json
 import os
 import random
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -402,18 +403,89 @@ async def crash(args: argparse.Namespace, codec: Codec, service: Service) -> dic
     }
 
 
+async def outage(args: argparse.Namespace, codec: Codec, service: Service) -> dict[str, Any]:
+    """Events keep coming while the database (DATABASE_URL) is stopped for a while
+    (--db-stop, then --db-start, shell commands): none is lost or run twice."""
+    run = uuid.uuid4().hex[:8]
+    await empty_database(args.package)
+    inputs = [
+        (codec.encode_input(i + 1), headers(codec, f"outage-{run}-{i}", f"in-{run}-{i}"))
+        for i in range(args.count)
+    ]
+    wanted = {h["correlation_id"] for _, h in inputs}
+    seen: list[tuple[str, bytes, dict[str, str]]] = []
+
+    def arrived() -> set[str]:
+        return {h.get("correlation_id", "") for _, _, h in seen} & wanted
+
+    service.start()
+    await service.ready()
+    third = len(inputs) // 3
+    async with CLIENTS[args.broker](args.url, args.input_channel, [args.output_channel]) as (
+        publish,
+        received,
+    ):
+        collecting = asyncio.create_task(collect(received, lambda: False, seen))
+        await publish(inputs[:third])
+        subprocess.run(args.db_stop, shell=True, check=True, capture_output=True)
+        await publish(inputs[third:])  # while the database is away
+        await asyncio.sleep(5)
+        during = len(arrived())
+        ready_during = probe(service.health_port)
+        subprocess.run(args.db_start, shell=True, check=True, capture_output=True)
+        deadline = time.monotonic() + args.timeout
+        while len(arrived()) < len(wanted) and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(3)
+        collecting.cancel()
+        with suppress(asyncio.CancelledError):
+            await collecting
+    code, _ = service.stop()
+    ids: dict[str, set[str]] = {}
+    for _, _, h in seen:
+        if h.get("correlation_id", "") in wanted:
+            ids.setdefault(h["correlation_id"], set()).add(h.get("ce_id", ""))
+    return {
+        "inputs": len(wanted),
+        "arrived_while_away": during,
+        "ready_while_away": ready_during,
+        "missing": len(wanted - set(ids)),
+        "executed_twice": sum(1 for found in ids.values() if len(found) > 1),
+        "exit_code": code,
+    }
+
+
+def probe(port: int) -> int:
+    """The readiness probe's status."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=5) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["dead-letter", "redelivery", "crash"])
+    parser.add_argument("scenario", choices=["dead-letter", "redelivery", "crash", "outage"])
     add_service_arguments(parser)
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--kill", action="store_true", help="redelivery: kill and restart first")
     parser.add_argument("--kills", type=int, default=3, help="crash: how many SIGKILLs")
     parser.add_argument("--seed", type=int, default=None, help="crash: the kills' moments")
     parser.add_argument("--pace", type=float, default=300, help="crash: inputs per second")
+    parser.add_argument("--db-stop", default="", help="outage: stops the database")
+    parser.add_argument("--db-start", default="", help="outage: starts it again")
     parser.add_argument("--timeout", type=float, default=90)
     args = parser.parse_args()
-    scenarios = {"dead-letter": dead_letter, "redelivery": redelivery, "crash": crash}
+    scenarios = {
+        "dead-letter": dead_letter,
+        "redelivery": redelivery,
+        "crash": crash,
+        "outage": outage,
+    }
     run_scenario(args, scenarios[args.scenario])
 
 
