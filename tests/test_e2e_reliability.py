@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,14 +119,18 @@ def test_killed_at_random_while_it_works_nothing_is_lost_or_done_twice(
 
 
 @pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+def own_postgres() -> Iterator[tuple[str, str, str]]:
     """A PostgreSQL of this test's own (scripts/postgres.sh on a free port and a
     temporary directory), to stop and start without disturbing anyone else's: its
     URL, and the commands that stop and start it."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = f"EVTGEN_POSTGRES_DIR={tmp_path / 'pg'} EVTGEN_POSTGRES_PORT={port}"
+    # not under pytest's tmp_path: run as root, the script hands the directory to the
+    # `postgres` user, who must be able to reach it
+    base = Path(tempfile.mkdtemp(prefix="evtgen-pg-"))
+    base.chmod(0o755)
+    env = f"EVTGEN_POSTGRES_DIR={base / 'pg'} EVTGEN_POSTGRES_PORT={port}"
     script = ROOT / "scripts" / "postgres.sh"
     up, down = f"{env} bash {script} up", f"{env} bash {script} down"
     subprocess.run(up, shell=True, check=True, capture_output=True)
@@ -132,6 +138,7 @@ def own_postgres(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
         yield f"postgresql://evtgen@127.0.0.1:{port}/evtgen", down, up
     finally:
         subprocess.run(down, shell=True, capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.mark.parametrize("deployed", ["kafka"], indirect=True)
