@@ -84,6 +84,15 @@ def test_subscribers_and_publishers_follow_the_policies() -> None:
             "channel": "payments.payment-authorized.v1",
             "dead_letter_channel": "payments.payment-authorized.v1.dlq",
             "policies": ["confirm_when_paid"],
+            # ConfirmOrder loads the Order it names: read for a whole batch at once
+            "loads": [
+                {
+                    "policy": "confirm_when_paid",
+                    "aggregate_snake": "order",
+                    "id": "order_id",
+                    "id_python": "UUID",
+                }
+            ],
             "saga": None,
             # in asyncapi.yaml: no document read, so evtgen's own keys
             "channel_key": "PaymentAuthorized",
@@ -96,6 +105,7 @@ def test_subscribers_and_publishers_follow_the_policies() -> None:
             "operation_doc": {},
         }
     ]
+    assert view["preloaded"] == ["order"]
     assert [e["event"] for e in view["emitted"]] == ["OrderPlaced", "OrderConfirmed"]
     assert view["contract"] == {"title": "Orders", "version": "0.1.0", "info": {}, "servers": None}
 
