@@ -70,7 +70,12 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
         if request.asyncapi is not None:
             from evtgen.asyncapi import load_asyncapi
 
-            imported = load_asyncapi(request.asyncapi, service=request.name)
+            broker = answers.get("broker")
+            imported = load_asyncapi(
+                request.asyncapi,
+                service=request.name,
+                broker=broker if isinstance(broker, str) else None,
+            )
             model, warnings = imported.model, [str(w) for w in imported.warnings]
             warnings += _document_answers(answers, imported, request.asyncapi)
         else:
