@@ -18,7 +18,7 @@ TOP_KEYS = {"service", "description", "aggregates", "commands", "events", "polic
 SECTION_KEYS = {
     "aggregates": {"name", "fields", "doc"},
     "commands": {"name", "aggregate", "fields", "emits", "doc"},
-    "events": {"name", "fields", "external", "channel", "doc"},
+    "events": {"name", "fields", "external", "channel", "producer", "doc"},
     "policies": {"name", "when", "then", "doc"},
 }
 
@@ -142,6 +142,16 @@ def event(out: FileProblems, item: LineMap, line: int, service: str) -> Event | 
         out.fail(item.line_of("external"), "external must be true or false")
         external = False
     channel = channel_of(out, item, f"event {name}")
+    producer = item.get("producer")
+    if producer is not None and (
+        not external or not isinstance(producer, str) or check_service_name(producer)
+    ):
+        out.fail(
+            item.line_of("producer"),
+            f"producer of event {name} names the service that publishes an external "
+            "event: give it with 'external: true', as a service name such as 'payments'",
+        )
+        producer = None
     if name is None:
         return None
     return Event(
@@ -151,6 +161,7 @@ def event(out: FileProblems, item: LineMap, line: int, service: str) -> Event | 
         external,
         text(out, item, "doc", name),
         line,
+        producer,
     )
 
 
