@@ -3,10 +3,14 @@ into the ordinary model, the other contexts' events imported as external."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
+from test_flow import mermaid
 
+from evtgen.cli import main
 from evtgen.loader import load_model
 from evtgen.loader.system import load_system, parse_system
 from evtgen.problems import ModelError
@@ -101,3 +105,140 @@ def test_a_saga_participant_must_be_a_context() -> None:
     (problem,) = caught.value.problems
     assert "participant 'banking' is not a context" in problem.message
     assert problem.line == _line(text, "participant: banking")
+
+
+# -- evtgen new system ----------------------------------------------------------
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_new_system_writes_each_context_as_new_service_would(tmp_path: Path) -> None:
+    dest = tmp_path / "shop"
+    assert main(["new", "system", "--model", str(SAMPLE), "--dest", str(dest), "--defaults"]) == 0
+    system = load_system(SAMPLE)
+    assert sorted(p.name for p in dest.iterdir()) == ["orders", "payments", "shipping", "shop"]
+    for context in system.contexts:
+        alone = tmp_path / "alone" / f"{context.name}.yaml"
+        alone.parent.mkdir(exist_ok=True)
+        alone.write_text(context.model_text, encoding="utf-8")
+        single = tmp_path / "single" / context.name
+        single.parent.mkdir(exist_ok=True)
+        args = ["new", "service", context.name, "--model", str(alone), "--dest", str(single)]
+        assert main([*args, "--defaults"]) == 0
+        assert _files(dest / context.name) == _files(single), context.name
+    repo = dest / "shop"
+    assert (repo / "system.yaml").read_bytes() == SAMPLE.read_bytes()
+    assert (repo / ".github" / "workflows" / "system.yml").is_file()
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    diagram = mermaid(block)
+    assert {(a, b, t) for a, b, t in diagram.edges} == {
+        ("orders", "payments", "OrderPlaced"),
+        ("payments", "shipping", "PaymentAuthorized"),
+        ("shipping", "orders", "OrderShipped"),
+    }
+
+
+def test_a_bad_system_model_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    text = _broken("when: orders.OrderPlaced", "when: billing.OrderPlaced")
+    bad.write_text(text, encoding="utf-8")
+    dest = tmp_path / "out"
+    assert main(["new", "system", "--model", str(bad), "--dest", str(dest), "--defaults"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:{_line(text, 'billing.OrderPlaced')}: " in err
+    assert "Traceback" not in err
+    assert not dest.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def test_a_context_the_template_refuses_leaves_no_repo(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    args = ["new", "system", "--model", str(SAMPLE), "--dest", str(dest), "--defaults"]
+    assert main([*args, "--data", "no_such_question=1"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# -- evtgen contract check --------------------------------------------------------
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def _system(tmp_path: Path, *options: str) -> Path:
+    dest = tmp_path / "shop"
+    args = ["new", "system", "--model", str(SAMPLE), "--dest", str(dest), "--defaults"]
+    assert main([*args, *options]) == 0
+    for repo in dest.iterdir():
+        _git(repo, "init", "-q")
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-qm", "init")
+    return dest
+
+
+def _change_orders_event(dest: Path, old: str, new: str) -> None:
+    """Edit the producer's model and bring it into its repo with `evtgen update`."""
+    model = dest / "orders" / "model.yaml"
+    text = model.read_text(encoding="utf-8")
+    line = "    fields: {order_id: uuid, customer_id: string, amount: double}\n"
+    assert line in text
+    model.write_text(text.replace(line, line.replace(old, new)), encoding="utf-8")
+    _git(dest / "orders", "commit", "-qam", "change OrderPlaced")
+    assert main(["update", str(dest / "orders")]) == 0
+
+
+@pytest.mark.parametrize("schema_format", ["avro", "jsonschema"])
+def test_contract_check_breaks_on_an_incompatible_producer_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], schema_format: str
+) -> None:
+    dest = _system(tmp_path, "--schema-format", schema_format)
+    assert main(["contract", "check", str(dest)]) == 0
+    capsys.readouterr()
+    _change_orders_event(dest, "amount: double", "amount: string")
+    capsys.readouterr()
+    assert main(["contract", "check", str(dest / "shop"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    (finding,) = report["findings"]
+    assert finding["producer"] == "orders" and finding["consumer"] == "payments"
+    assert finding["event"] == "OrderPlaced" and finding["channel"] == "orders.order-placed.v1"
+    assert finding["field"] == "amount" and finding["kind"] == "incompatible"
+
+
+def test_contract_check_passes_an_optional_field_with_a_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = _system(tmp_path)
+    _change_orders_event(
+        dest, "amount: double}", "amount: double, note: {type: string, default: ''}}"
+    )
+    assert '"note"' in (dest / "orders" / "schemas" / "OrderPlaced.avsc").read_text()
+    capsys.readouterr()
+    assert main(["contract", "check", str(dest / "orders"), str(dest / "payments")]) == 1
+    out = capsys.readouterr().out  # shipping, which orders reads, is not in the set
+    assert "no-producer" not in out and "BREAK shipping -> orders OrderShipped" in out
+    assert main(["contract", "check", str(dest)]) == 0
+
+
+def test_a_consumed_channel_without_producer_is_a_break_unless_external(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = _system(tmp_path)
+    capsys.readouterr()
+    assert main(["contract", "check", str(dest / "payments"), "--json"]) == 1
+    (finding,) = json.loads(capsys.readouterr().out)["findings"]
+    assert finding["kind"] == "no-producer" and finding["producer"] == "orders"
+    # an external event without a producer is outside the system: nothing to check
+    repo = tmp_path / "alone"
+    assert main(["new", "service", "orders", "--dest", str(repo), "--defaults"]) == 0
+    capsys.readouterr()
+    assert main(["contract", "check", str(repo), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["external"]

@@ -28,10 +28,14 @@ new_app = typer.Typer(help="Create something new from a template.", no_args_is_h
 schema_app = typer.Typer(help="Check event schemas and register them.", no_args_is_help=True)
 pipeline_app = typer.Typer(help="Check CI/CD pipelines.", no_args_is_help=True)
 template_app = typer.Typer(help="Author and test templates.", no_args_is_help=True)
+contract_app = typer.Typer(
+    help="Check the contracts between the repositories of a system.", no_args_is_help=True
+)
 app.add_typer(new_app, name="new")
 app.add_typer(schema_app, name="schema")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(template_app, name="template")
+app.add_typer(contract_app, name="contract")
 
 
 def _version(value: bool) -> None:
@@ -114,6 +118,66 @@ def new_service(
         f"next: cd {report.path} && python3 -m venv .venv && .venv/bin/pip install -e '.[test]'"
         " && .venv/bin/pytest",
     )
+
+
+@new_app.command("system")
+def new_system(
+    model: Annotated[
+        Path | None, typer.Option(help="The system model (YAML; default: evtgen's sample).")
+    ] = None,
+    dest: Annotated[
+        Path | None, typer.Option(help="Where to create the repos (default: ./SYSTEM).")
+    ] = None,
+    broker: Annotated[str | None, typer.Option(help="kafka, rabbitmq, nats or redis.")] = None,
+    schema_format: Annotated[str | None, typer.Option(help="avro or jsonschema.")] = None,
+    ci: Annotated[str | None, typer.Option(help="github, tekton, both or none.")] = None,
+    template: Annotated[
+        str | None, typer.Option(help="A Copier template: path or git URL.")
+    ] = None,
+    vcs_ref: Annotated[str | None, typer.Option(help="The template's git ref to use.")] = None,
+    data: Annotated[
+        list[str] | None, typer.Option(help="An answer, KEY=VALUE (repeatable).")
+    ] = None,
+    defaults: Annotated[bool, typer.Option(help="Ask nothing; take the defaults.")] = False,
+    trust: Annotated[bool, typer.Option(help="Let the template run its own code.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
+    """Create a repository per context of a system model, and the system's own."""
+    from evtgen.commands.new_system import NewSystemRequest, render_text
+    from evtgen.commands.new_system import new_system as run
+
+    report = run(
+        NewSystemRequest(
+            model=model,
+            dest=dest,
+            broker=broker,
+            schema_format=schema_format,
+            ci=ci,
+            template=template,
+            vcs_ref=vcs_ref,
+            data=data or [],
+            defaults=defaults,
+            trust=trust,
+        )
+    )
+    _emit(report, as_json, render_text(report))
+
+
+@contract_app.command("check")
+def contract_check(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Repositories, or a directory holding a system's.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
+    """Fail where a consumer cannot read what its producer writes."""
+    from evtgen.commands.contract_check import contract_check as run
+    from evtgen.commands.contract_check import render_text
+
+    report = run(paths)
+    _emit(report, as_json, render_text(report))
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
 
 
 @app.command()
