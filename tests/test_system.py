@@ -4,6 +4,7 @@ into the ordinary model, the other contexts' events imported as external."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -242,3 +243,58 @@ def test_a_consumed_channel_without_producer_is_a_break_unless_external(
     capsys.readouterr()
     assert main(["contract", "check", str(repo), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["external"]
+
+
+# -- catalog-info.yaml --------------------------------------------------------------
+
+BACKSTAGE = Path(__file__).parent / "tools" / "backstage"
+
+
+def test_each_repo_carries_a_catalog_info_backstage_accepts(tmp_path: Path) -> None:
+    dest = tmp_path / "shop"
+    assert main(["new", "system", "--model", str(SAMPLE), "--dest", str(dest), "--defaults"]) == 0
+    if shutil.which("node") is None or not (BACKSTAGE / "node_modules").is_dir():
+        pytest.fail(
+            "Backstage's catalog model is not installed: it needs Node.js and "
+            "`npm ci --prefix tests/tools/backstage` (scripts/test.sh does both)"
+        )
+    files = sorted(str(p) for p in dest.glob("*/catalog-info.yaml"))
+    assert len(files) == 4
+    done = subprocess.run(
+        ["node", str(BACKSTAGE / "validate.mjs"), *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    entities = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sorted((e["kind"], e["name"]) for e in entities) == sorted(
+        [("System", "shop")]
+        + [
+            (kind, f"{c}{suffix}")
+            for c in ("orders", "payments", "shipping")
+            for kind, suffix in (("Component", ""), ("API", "-events"))
+        ]
+    )
+    from evtgen.yamllines import load_plain
+
+    payments = [
+        load_plain(doc)
+        for doc in (dest / "payments" / "catalog-info.yaml").read_text().split("\n---\n")
+    ]
+    assert payments[0]["spec"]["providesApis"] == ["payments-events"]
+    assert payments[0]["spec"]["consumesApis"] == ["orders-events"]
+    assert payments[1]["spec"]["definition"] == {"$text": "./schemas/asyncapi.yaml"}
+
+
+def test_backstage_refuses_a_broken_catalog_info(tmp_path: Path) -> None:
+    """The validator can fail: an entity without its owner is refused."""
+    broken = tmp_path / "catalog-info.yaml"
+    broken.write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: x}\n"
+        "spec: {type: service, lifecycle: experimental}\n"
+    )
+    done = subprocess.run(
+        ["node", str(BACKSTAGE / "validate.mjs"), str(broken)], capture_output=True, text=True
+    )
+    assert done.returncode == 1 and "owner" in done.stdout
