@@ -298,3 +298,35 @@ def test_backstage_refuses_a_broken_catalog_info(tmp_path: Path) -> None:
         ["node", str(BACKSTAGE / "validate.mjs"), str(broken)], capture_output=True, text=True
     )
     assert done.returncode == 1 and "owner" in done.stdout
+
+
+# -- the system evolves as one -------------------------------------------------------
+
+
+def test_a_field_added_in_the_system_model_reaches_producer_and_consumer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = _system(tmp_path)
+    system_file = dest / "shop" / "system.yaml"
+    text = system_file.read_text(encoding="utf-8")
+    old = (
+        "      - name: OrderPlaced\n"
+        "        fields: {order_id: uuid, customer_id: string, amount: double}"
+    )
+    assert old in text
+    system_file.write_text(text.replace(old, old[:-1] + ", currency: string?}"), encoding="utf-8")
+    _git(dest / "shop", "commit", "-qam", "OrderPlaced says its currency")
+    # a team's edit of a generated file in the consumer survives the merge
+    handlers = dest / "payments" / "README.md"
+    handlers.write_text(handlers.read_text() + "\nOur notes.\n")
+    _git(dest / "payments", "commit", "-qam", "notes")
+    assert main(["update", str(dest / "shop")]) == 0
+    for repo in ("orders", "payments"):
+        schema = json.loads((dest / repo / "schemas" / "OrderPlaced.avsc").read_text())
+        assert "currency" in [f["name"] for f in schema["fields"]], repo
+    consumer = load_model(dest / "payments" / "model.yaml").event("OrderPlaced")
+    assert consumer.external and "currency" in [f.name for f in consumer.fields]
+    assert "Our notes." in handlers.read_text()
+    assert "currency" not in (dest / "shipping" / "model.yaml").read_text()
+    capsys.readouterr()
+    assert main(["contract", "check", str(dest)]) == 0

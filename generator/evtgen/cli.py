@@ -192,9 +192,11 @@ def update(
 ) -> None:
     """Update repositories to a newer version of their template."""
     from evtgen.commands.update import UpdateOptions, update_repos
+    from evtgen.system_update import expand_systems
 
     options = UpdateOptions(to=to, dry_run=dry_run, jobs=jobs, branch=branch, trust=trust)
-    report = update_repos(paths or [], options, progress=_progress)
+    repos = expand_systems(paths or [Path.cwd()], dry_run=dry_run, progress=_progress)
+    report = update_repos(repos, options, progress=_progress)
     _finish_fleet(report, as_json, _update_text(report))
 
 
