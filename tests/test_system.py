@@ -132,6 +132,7 @@ def test_new_system_writes_each_context_as_new_service_would(tmp_path: Path) -> 
     repo = dest / "shop"
     assert (repo / "system.yaml").read_bytes() == SAMPLE.read_bytes()
     assert (repo / ".github" / "workflows" / "system.yml").is_file()
+    assert main(["pipeline", "lint", str(repo)]) == 0  # actionlint, zizmor: real checkers
     readme = (repo / "README.md").read_text(encoding="utf-8")
     block = readme.split("```mermaid\n", 1)[1].split("```", 1)[0]
     diagram = mermaid(block)

@@ -16,12 +16,16 @@ def write_system_repo(
 ) -> None:
     dest.mkdir()
     (dest / "system.yaml").write_bytes(model_path.read_bytes())  # the team's file, as is
+    broker = str(answers.get("broker", "kafka"))
     (dest / "README.md").write_text(readme(system), encoding="utf-8")
     (dest / "catalog-info.yaml").write_text(catalog_info(system), encoding="utf-8")
+    (dest / "tests").mkdir()
+    (dest / "tests" / "test_flows.py").write_text(flows_test(system, broker), encoding="utf-8")
+    (dest / "requirements.txt").write_text(requirements(system), encoding="utf-8")
     if ci in ("github", "both"):
         workflows = dest / ".github" / "workflows"
         workflows.mkdir(parents=True)
-        (workflows / "system.yml").write_text(github_workflow(system), encoding="utf-8")
+        (workflows / "system.yml").write_text(github_workflow(system, broker), encoding="utf-8")
     if ci in ("tekton", "both"):
         (dest / "tekton").mkdir()
         (dest / "tekton" / "system.yaml").write_text(tekton_task(system), encoding="utf-8")
@@ -64,12 +68,23 @@ evtgen contract check ..
 It exits 1 naming producer, consumer, channel and field when a change breaks a
 consumer (the CI of this repository runs it).
 
+## End to end
+
+`tests/test_flows.py` runs every context as its own process (`python -m PACKAGE`) on
+a real broker and drives each choreography flow from its first event (from outside
+the system) to its last one, the correlation id carried through every context:
+
+```sh
+python3 -m venv .venv && .venv/bin/pip install -r requirements.txt
+BROKER_URL=localhost:9092 .venv/bin/pytest tests
+```
+
 ## Changing the system
 
-Edit `system.yaml` here, then bring each change where it belongs: each context's
-`model.yaml` is its entry of the system model (with the events it reads from the
-others written in), and `evtgen update` merges it into the repo as usual (evtgen's
-docs/system.md).
+Edit `system.yaml` here and commit it, then run `evtgen update .` in this repository:
+each context's `model.yaml` is brought to its entry of the system model (with the
+events it reads from the others written in) and committed, and each context's repo
+is updated from it by the usual three-way merge (evtgen's docs/system.md).
 """
 
 
@@ -90,6 +105,56 @@ spec:
 """
 
 
+def flows_test(system: System, broker: str) -> str:
+    """The end-to-end test: every context as a process, each flow driven to its end."""
+    from importlib.resources import files
+
+    from evtgen.model import snake
+    from evtgen.system_flows import flows
+
+    cases = [
+        {
+            "name": f"{flow.start.event} to {flow.end.event}",
+            "start": {
+                "context": flow.start.context,
+                "event": flow.start.event,
+                "channel": flow.start.channel,
+                "sample": snake(flow.start.event),
+            },
+            "end": {
+                "context": flow.end.context,
+                "event": flow.end.event,
+                "channel": flow.end.channel,
+            },
+        }
+        for flow in flows(system)
+    ]
+    channels = sorted({e.channel for c in system.contexts for e in c.model.messages})
+    text = (files("evtgen") / "data" / "system" / "test_flows.py.tmpl").read_text(encoding="utf-8")
+    for key, value in (
+        ("SYSTEM", system.name),
+        ("BROKER", repr(broker)),
+        ("CONTEXTS", _literal({c.name: c.model.package for c in system.contexts})),
+        ("CHANNELS", _literal(channels)),
+        ("FLOWS", _literal(cases)),
+    ):
+        text = text.replace(f"@{key}@", value)
+    return text
+
+
+def _literal(value: Any) -> str:
+    """A Python literal for the generated test, formatted as ruff would."""
+    import json
+
+    return json.dumps(value, indent=4).replace("true", "True").replace("false", "False")
+
+
+def requirements(system: System) -> str:
+    lines = ["# The end-to-end test's environment: every context, installed from its repo."]
+    lines += [f"-e ../{c.name}[test]" for c in system.contexts]
+    return "\n".join(lines) + "\n"
+
+
 def _pin() -> str:
     from evtgen import __version__
 
@@ -97,39 +162,98 @@ def _pin() -> str:
     return f"evtgen>={major}.{minor},<{major}.{int(minor) + 1}"
 
 
-def github_workflow(system: System) -> str:
-    checkouts = "".join(
-        f"""      - uses: actions/checkout@v4
-        with:
-          repository: ${{{{ github.repository_owner }}}}/{c.name}
-          path: {c.name}
-"""
+def github_workflow(system: System, broker: str) -> str:
+    """Two jobs, with the pins and broker containers of evtgen's pipeline model: the
+    contract check over the contexts' repos, and the end-to-end test on the broker.
+    Each context's repo is checked out beside this one (same owner, its name)."""
+    from evtgen.pipelines.model import load_pipeline_model
+    from evtgen.pipelines.yamltext import dump
+
+    model = load_pipeline_model()
+    uses = {name: action.uses for name, action in model.actions.items()}
+    checkouts: list[dict[str, Any]] = [
+        {
+            "uses": uses["actions/checkout"],
+            "with": {"path": system.name, "persist-credentials": False},
+        }
+    ]
+    checkouts += [
+        {
+            "uses": uses["actions/checkout"],
+            "with": {
+                "repository": f"${{{{ github.repository_owner }}}}/{c.name}",
+                "path": c.name,
+                "persist-credentials": False,
+            },
+        }
         for c in system.contexts
+    ]
+    python = {"uses": uses["actions/setup-python"], "with": {"python-version": "3.12"}}
+    container = model.brokers[broker]
+    service: dict[str, Any] = {
+        "image": container.image,
+        "ports": [f"{container.port}:{container.port}"],
+    }
+    if container.health:
+        service["options"] = (
+            f'--health-cmd "{container.health}" --health-interval 5s '
+            "--health-timeout 10s --health-retries 30"
+        )
+    workflow = {
+        "name": f"{system.name} system",
+        "on": {
+            "push": {"branches": [model.main_branch]},
+            "pull_request": {},
+            "workflow_dispatch": {},
+        },
+        "permissions": {},
+        "concurrency": {
+            "group": "${{ github.workflow }}-${{ github.ref }}",
+            "cancel-in-progress": True,
+        },
+        "jobs": {
+            "contracts": {
+                "name": "Contracts between the contexts",
+                "runs-on": "ubuntu-24.04",
+                "timeout-minutes": 15,
+                "permissions": {"contents": "read"},
+                "steps": [
+                    *checkouts,
+                    python,
+                    {"name": "Install evtgen", "run": f"python -m pip install '{_pin()}'"},
+                    {"name": "Contract check", "run": "evtgen contract check ."},
+                ],
+            },
+            "end-to-end": {
+                "name": "Every context on the broker, each flow to its end",
+                "runs-on": "ubuntu-24.04",
+                "timeout-minutes": 30,
+                "permissions": {"contents": "read"},
+                "services": {"broker": service},
+                "steps": [
+                    *checkouts,
+                    python,
+                    {
+                        "name": "Install every context",
+                        "working-directory": system.name,
+                        "run": "python -m pip install -r requirements.txt",
+                    },
+                    {
+                        "name": "End-to-end test",
+                        "working-directory": system.name,
+                        "env": {"BROKER_URL": container.url},
+                        "run": "python -m pytest -v -p no:cacheprovider tests",
+                    },
+                ],
+            },
+        },
+    }
+    pins = {a.uses: a.version for a in model.actions.values()}
+    header = (
+        f"Generated by evtgen new system: the contracts between the contexts of\n"
+        f"{system.name}, and the system end to end. Checked with: evtgen pipeline lint"
     )
-    return f"""# Generated by evtgen new system: the contracts between the contexts of
-# {system.name}.
-name: system
-on:
-  push:
-  pull_request:
-  workflow_dispatch:
-permissions:
-  contents: read
-jobs:
-  contracts:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-        with:
-          path: {system.name}
-{checkouts}      - uses: actions/setup-python@v5
-        with:
-          python-version: '3.12'
-      - name: Install evtgen
-        run: python -m pip install '{_pin()}'
-      - name: Contract check
-        run: evtgen contract check .
-"""
+    return dump([workflow], header, pins)
 
 
 def tekton_task(system: System) -> str:
