@@ -3,6 +3,7 @@ into the ordinary model, the other contexts' events imported as external."""
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import subprocess
@@ -331,3 +332,20 @@ def test_a_field_added_in_the_system_model_reaches_producer_and_consumer(
     assert "currency" not in (dest / "shipping" / "model.yaml").read_text()
     capsys.readouterr()
     assert main(["contract", "check", str(dest)]) == 0
+
+
+def test_the_fleet_page_shows_the_context_map(tmp_path: Path) -> None:
+    dest = _system(tmp_path)
+    page = tmp_path / "fleet.html"
+    assert main(["check", str(dest / "shop"), "--html", str(page)]) == 0
+    text = page.read_text(encoding="utf-8")
+    section = text.split('<section id="context-map">', 1)[1].split("</section>", 1)[0]
+    for producer, consumer, event in (
+        ("orders", "payments", "OrderPlaced"),
+        ("payments", "shipping", "PaymentAuthorized"),
+        ("shipping", "orders", "OrderShipped"),
+    ):
+        assert f"<td>{producer}</td><td>{consumer}</td><td>{event}</td>" in section
+    assert "BREAKS" not in section
+    source = html.unescape(section.split('<pre class="mermaid">', 1)[1].split("</pre>", 1)[0])
+    assert ("orders", "payments", "OrderPlaced") in mermaid(source).edges

@@ -195,7 +195,7 @@ def update(
     from evtgen.system_update import expand_systems
 
     options = UpdateOptions(to=to, dry_run=dry_run, jobs=jobs, branch=branch, trust=trust)
-    repos = expand_systems(paths or [Path.cwd()], dry_run=dry_run, progress=_progress)
+    repos = expand_systems(paths or [], dry_run=dry_run, progress=_progress)
     report = update_repos(repos, options, progress=_progress)
     _finish_fleet(report, as_json, _update_text(report))
 
@@ -263,13 +263,30 @@ def check(
 
     if html is not None and not html.parent.is_dir():
         raise UsageError(f"cannot write {html}: its folder {html.parent} does not exist")
-    report = check_repos(paths or [], progress=_progress)
-    if html is not None:
-        from evtgen.fleet_page import fleet_page, fleet_rows
+    from evtgen.system_update import expand_systems
 
-        html.write_text(fleet_page(fleet_rows(report)), encoding="utf-8")
+    repos = expand_systems(paths or [], dry_run=True)
+    report = check_repos(repos, progress=_progress)
+    if html is not None:
+        from evtgen.fleet_page import context_map_html, fleet_page, fleet_rows
+
+        html.write_text(
+            fleet_page(fleet_rows(report), context_map=_context_map(repos, context_map_html)),
+            encoding="utf-8",
+        )
         _progress(f"wrote the fleet page {html}")
     _finish_fleet(report, as_json, _check_text(report))
+
+
+def _context_map(repos: list[Path], render: Any) -> str:
+    """The fleet page's context map, when the repos meet (none when they cannot be
+    read as a system: the page shows the fleet still)."""
+    from evtgen.commands.contract_check import contract_check
+
+    try:
+        return str(render(contract_check(repos)))
+    except UsageError:
+        return ""
 
 
 def _check_text(report: Any) -> str:

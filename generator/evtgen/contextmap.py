@@ -12,14 +12,30 @@ from evtgen.loader.system import System
 
 
 def context_map_mermaid(system: System) -> str:
-    ids = {c.name: f"ctx{n}" for n, c in enumerate(system.contexts)}
+    contexts = [
+        (c.name, c.name + (" (saga)" if c.model.saga is not None else "")) for c in system.contexts
+    ]
+    edges = [(x.producer, x.consumer, x.message, x.kind != "event") for x in system.links]
+    return map_mermaid(contexts, edges)
+
+
+def map_mermaid(contexts: list[tuple[str, str]], edges: list[tuple[str, str, str, bool]]) -> str:
+    """A node per context (name, label), an edge per (producer, consumer, message,
+    dashed): dashed for a saga's commands and replies."""
+    ids: dict[str, str] = {}
     lines = ["flowchart LR"]
-    for context in system.contexts:
-        role = " (saga)" if context.model.saga is not None else ""
-        lines.append(f'  {ids[context.name]}["{label(context.name + role)}"]')
-    for link in system.links:
-        arrow = "-.->" if link.kind != "event" else "-->"
+
+    def node(name: str, shown: str) -> str:
+        if name not in ids:
+            ids[name] = f"ctx{len(ids)}"
+            lines.append(f'  {ids[name]}["{label(shown)}"]')
+        return ids[name]
+
+    for name, shown in contexts:
+        node(name, shown)
+    for producer, consumer, message, dashed in edges:
+        arrow = "-.->" if dashed else "-->"
         lines.append(
-            f'  {ids[link.producer]} {arrow}|"{label(link.message)}"| {ids[link.consumer]}'
+            f'  {node(producer, producer)} {arrow}|"{label(message)}"| {node(consumer, consumer)}'
         )
     return "\n".join(lines) + "\n"

@@ -25,9 +25,12 @@ def expand_systems(
     paths: list[Path], *, dry_run: bool, progress: Callable[[str], None] = lambda line: None
 ) -> list[Path]:
     """The paths with each system repository replaced by its contexts' repos, whose
-    model files are first synced from the system model (not on a dry run)."""
+    model files are first synced from the system model (not on a dry run). No paths:
+    the current directory, when it is a system repository."""
     from evtgen.commands.new_system import system_of
 
+    if not paths and is_system_repo(Path.cwd()):
+        paths = [Path.cwd()]
     expanded: list[Path] = []
     for path in paths:
         if not is_system_repo(path):
