@@ -144,6 +144,22 @@ def test_new_system_writes_each_context_as_new_service_would(tmp_path: Path) -> 
     }
 
 
+def test_the_system_repo_pipelines_pass_the_linters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "shop"
+    args = ["new", "system", "--model", str(SAMPLE), "--dest", str(dest), "--defaults"]
+    assert main([*args, "--ci", "both", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["system_repo"] == str(dest / "shop")
+    assert [c["path"] for c in report["contexts"]] == [
+        str(dest / c) for c in ("orders", "payments", "shipping")
+    ]
+    assert main(["pipeline", "lint", str(dest / "shop"), "--json"]) == 0
+    lint = json.loads(capsys.readouterr().out)
+    assert not lint["findings"], lint
+
+
 def test_a_bad_system_model_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -272,6 +272,8 @@ spec:
       image: python:3.12-slim
       workingDir: $(workspaces.source.path)
       script: |
+        #!/usr/bin/env sh
+        set -eu
         python -m pip install '{_pin()}'
         evtgen contract check .
 """
