@@ -30,11 +30,31 @@ def test_sample_system_resolves_each_context_into_a_model(tmp_path: Path) -> Non
     orders = system.context("orders").model
     assert [f.name for f in placed.fields] == [f.name for f in orders.event("OrderPlaced").fields]
     assert payments.policies[0].when == "OrderPlaced"
-    assert {(link.producer, link.consumer, link.message) for link in system.links} == {
-        ("orders", "payments", "OrderPlaced"),
-        ("payments", "shipping", "PaymentAuthorized"),
-        ("shipping", "orders", "OrderShipped"),
+    assert {(x.producer, x.consumer, x.message, x.kind) for x in system.links} == {
+        ("orders", "payments", "OrderPlaced", "event"),
+        ("payments", "shipping", "PaymentAuthorized", "event"),
+        ("shipping", "orders", "OrderShipped", "event"),
+        # the saga orders runs: its commands to the participants, their replies
+        ("orders", "shipping", "HoldShipment", "command"),
+        ("orders", "shipping", "ReleaseShipment", "command"),
+        ("shipping", "orders", "ShipmentHeld", "reply"),
+        ("shipping", "orders", "ShipmentGone", "reply"),
+        ("orders", "payments", "RefundOrder", "command"),
+        ("payments", "orders", "OrderRefunded", "reply"),
+        ("payments", "orders", "RefundDenied", "reply"),
     }
+    # each participant's half, without declaring it: a subscriber for the command, its
+    # domain function emitting the replies, and the compensation's handler
+    shipping = system.context("shipping").model
+    held = shipping.event("HoldShipment")
+    assert held.external and held.producer == "orders"
+    assert held.channel == "shipping.hold-shipment.v1"
+    assert shipping.command("RunHoldShipment").emits == ("ShipmentHeld", "ShipmentGone")
+    assert {(p.when, p.then) for p in shipping.policies} >= {
+        ("HoldShipment", "RunHoldShipment"),
+        ("ReleaseShipment", "RunReleaseShipment"),
+    }
+    assert not shipping.event("ShipmentHeld").external
     # each context's model.yaml stands alone: it reads back into the same model
     for context in system.contexts:
         alone = tmp_path / f"{context.name}.yaml"
@@ -137,11 +157,14 @@ def test_new_system_writes_each_context_as_new_service_would(tmp_path: Path) -> 
     readme = (repo / "README.md").read_text(encoding="utf-8")
     block = readme.split("```mermaid\n", 1)[1].split("```", 1)[0]
     diagram = mermaid(block)
-    assert {(a, b, t) for a, b, t in diagram.edges} == {
+    assert {(a.split(" ")[0], b.split(" ")[0], t) for a, b, t in diagram.edges} >= {
         ("orders", "payments", "OrderPlaced"),
         ("payments", "shipping", "PaymentAuthorized"),
         ("shipping", "orders", "OrderShipped"),
+        ("orders", "shipping", "HoldShipment"),
+        ("payments", "orders", "RefundDenied"),
     }
+    assert len(diagram.edges) == len(system.links)
 
 
 def test_the_system_repo_pipelines_pass_the_linters(
@@ -253,8 +276,12 @@ def test_a_consumed_channel_without_producer_is_a_break_unless_external(
     dest = _system(tmp_path)
     capsys.readouterr()
     assert main(["contract", "check", str(dest / "payments"), "--json"]) == 1
-    (finding,) = json.loads(capsys.readouterr().out)["findings"]
-    assert finding["kind"] == "no-producer" and finding["producer"] == "orders"
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    # what payments reads from orders: an event, and the saga's command to it
+    assert {(f["kind"], f["producer"], f["event"]) for f in findings} == {
+        ("no-producer", "orders", "OrderPlaced"),
+        ("no-producer", "orders", "RefundOrder"),
+    }
     # an external event without a producer is outside the system: nothing to check
     repo = tmp_path / "alone"
     assert main(["new", "service", "orders", "--dest", str(repo), "--defaults"]) == 0

@@ -37,7 +37,8 @@ class Flow:
 
 def flows(system: System) -> list[Flow]:
     """One flow per event from outside the system that a context reacts to: the
-    longest path from it to an event no context reads."""
+    longest path from it to an event no context reads; and one per saga started from
+    outside, from its start to its `completed` event."""
     names = {c.name for c in system.contexts}
     found = []
     for context in system.contexts:
@@ -48,6 +49,18 @@ def flows(system: System) -> list[Flow]:
                 path = _longest(system, context.name, event.name, (), set())
                 if path:
                     found.append(Flow(start, path))
+        saga = model.saga
+        if saga is not None and saga.completed is not None:
+            begins = model.event(saga.start)
+            if begins.external and (begins.producer is None or begins.producer not in names):
+                # its participants answer with their first reply, the success
+                end = model.event(saga.completed)
+                found.append(
+                    Flow(
+                        Hop(context.name, begins.name, begins.channel),
+                        (Hop(context.name, end.name, end.channel),),
+                    )
+                )
     return found
 
 

@@ -42,6 +42,18 @@ class Import:
 
 
 @dataclass(frozen=True)
+class Addition:
+    """An entry a context gets without declaring it: its half of another context's
+    saga (docs/system.md). `fields` is the path, from the document's root, of the
+    saga message's fields it copies."""
+
+    section: str  # events, commands or policies
+    values: tuple[tuple[str, Any], ...]
+    fields: tuple[Any, ...] | None
+    line: int
+
+
+@dataclass(frozen=True)
 class Link:
     """Messages on one channel from the context that writes them to one that reads
     them: an event a policy (or a saga's start) reacts to, or a saga's message."""
@@ -118,13 +130,17 @@ def _read(out: FileProblems, data: Any, source_text: str) -> System | None:
     names = [n for _, n, _ in entries]
     produced = {n: _produced(entry, n) for entry, n, _ in entries}
     resolutions = [_resolve(out, entry, n, names, produced) for entry, n, _ in entries]
+    halves = _saga_halves(out, entries)
     contexts = []
     for (entry, ctx, line), imports in zip(entries, resolutions, strict=True):
-        model = read_model(out, _with_imports(entry, imports, entries), ctx)
+        added = halves.get(ctx, [])
+        resolved = _with_additions(_with_imports(entry, imports, entries), added, data)
+        model = read_model(out, resolved, ctx)
         if model is None:
             continue
         index = names.index(ctx)
-        contexts.append(Context(ctx, model, _model_text(source_text, index, imports), line))
+        model_text = _model_text(source_text, index, imports, added)
+        contexts.append(Context(ctx, model, model_text, line))
     if len(contexts) < len(entries):
         return None
     links = _check_across(out, contexts, set(names))
@@ -280,7 +296,9 @@ def _with_imports(
     return resolved
 
 
-def _model_text(source_text: str, index: int, imports: list[Import]) -> str:
+def _model_text(
+    source_text: str, index: int, imports: list[Import], additions: list[Addition]
+) -> str:
     """The context's standalone model.yaml: its entry of the system file, as written
     (comments kept), with the qualified names made local and the imports added."""
     from ruamel.yaml import YAML
@@ -314,6 +332,18 @@ def _model_text(source_text: str, index: int, imports: list[Import]) -> str:
         if "fields" in produced:
             added["fields"] = copy.deepcopy(produced["fields"])
         entry["events"].append(added)
+    for addition in additions:
+        made = CommentedMap()
+        for key, value in addition.values:
+            if isinstance(value, list):
+                value = CommentedSeq(value)
+                value.fa.set_flow_style()
+            made[key] = value
+        if addition.fields is not None:
+            made["fields"] = copy.deepcopy(_at(document, addition.fields))
+        if addition.section not in entry:
+            entry[addition.section] = CommentedSeq()
+        entry[addition.section].append(made)
     mapping, sequence, offset = indentation(source_text)
     yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
     written = io.StringIO()
@@ -324,6 +354,115 @@ def _model_text(source_text: str, index: int, imports: list[Import]) -> str:
         "`evtgen update` over its repos (docs/system.md).\n"
     )
     return header + _dedent(written.getvalue())
+
+
+def _at(document: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        document = document[key]
+    return document
+
+
+def _with_additions(entry: LineMap, additions: list[Addition], data: LineMap) -> LineMap:
+    """The entry with the additions appended to their sections, at their lines."""
+    if not additions:
+        return entry
+    resolved = _copy_map(entry)
+    for section in dict.fromkeys(a.section for a in additions):
+        items = entry.get(section)
+        listed = LineList(items if isinstance(items, list) else [])
+        listed.line = items.line if isinstance(items, LineList) else entry.line
+        listed.item_lines = list(items.item_lines) if isinstance(items, LineList) else []
+        for addition in (a for a in additions if a.section == section):
+            values = dict(addition.values)
+            if addition.fields is not None:
+                values["fields"] = _at(data, addition.fields)
+            listed.append(mapping_at(addition.line, **values))
+            listed.item_lines.append(addition.line)
+        resolved[section] = listed
+        resolved.key_lines.setdefault(section, entry.line)
+    return resolved
+
+
+SAGA_ROLES = ("command", "success", "failure", "compensation")
+
+
+def _saga_halves(
+    out: FileProblems, entries: list[tuple[LineMap, str, int]]
+) -> dict[str, list[Addition]]:
+    """Each participant's half of the sagas the other contexts run: the command as
+    an external event, a policy on it running a command of the participant's that
+    emits the success and failure replies (its domain function decides which), and
+    the same for the compensation (docs/system.md)."""
+    names = [n for _, n, _ in entries]
+    halves: dict[str, list[Addition]] = {}
+    for oi, (entry, orchestrator, _) in enumerate(entries):
+        saga = entry.get("saga")
+        steps = saga.get("steps") if isinstance(saga, LineMap) else None
+        if not isinstance(steps, LineList):
+            continue
+        for si, step in enumerate(steps):
+            participant = step.get("participant") if isinstance(step, LineMap) else None
+            if participant not in names or participant == orchestrator:
+                continue  # refused after the contexts are read (_check_across)
+            assert isinstance(step, LineMap) and isinstance(participant, str)
+            line = steps.item_lines[si]
+            own = entries[names.index(participant)][0].get("aggregates")
+            aggregate = next((a.get("name") for a in own or [] if isinstance(a, LineMap)), None)
+            if not isinstance(aggregate, str):
+                out.fail(
+                    step.line_of("participant"),
+                    f"participant {participant} has no aggregate for the saga's command to "
+                    "act on; give its context one (e.g. what the step changes)",
+                )
+                continue
+            found = {}
+            for role in SAGA_ROLES:
+                value = step.get(role)
+                path: tuple[Any, ...] | None = None
+                channel = None
+                if isinstance(value, LineMap) and isinstance(value.get("name"), str):
+                    if "fields" in value:
+                        path = ("contexts", oi, "saga", "steps", si, role, "fields")
+                    channel = value.get("channel")
+                    value = value["name"]
+                if isinstance(value, str):
+                    if not isinstance(channel, str):
+                        channel = default_channel(participant, value)
+                    found[role] = (value, channel, path)
+            if "command" not in found or "success" not in found:
+                continue  # the saga's own reader says what is missing
+            added = halves.setdefault(participant, [])
+            replies = [found[r][0] for r in ("success", "failure") if r in found]
+            for role, emits in (("command", replies), ("compensation", [])):
+                if role not in found:
+                    continue
+                name, channel, path = found[role]
+                event = (("name", name), ("external", True), ("producer", orchestrator))
+                added.append(Addition("events", (*event, ("channel", channel)), path, line))
+                run = f"Run{name}"
+                added.append(
+                    Addition(
+                        "commands",
+                        (("name", run), ("aggregate", aggregate), ("emits", emits)),
+                        path,
+                        line,
+                    )
+                )
+                added.append(
+                    Addition(
+                        "policies",
+                        (("name", f"On{name}"), ("when", name), ("then", run)),
+                        None,
+                        line,
+                    )
+                )
+                if role == "command":
+                    for reply in ("success", "failure"):
+                        if reply in found:
+                            name, channel, path = found[reply]
+                            values = (("name", name), ("channel", channel))
+                            added.append(Addition("events", values, path, line))
+    return halves
 
 
 def _dedent(text: str) -> str:
@@ -379,6 +518,10 @@ def _check_across(out: FileProblems, contexts: list[Context], names: set[str]) -
         read = {e.name for e in ctx.model.subscribed_events}
         for event in ctx.model.events:
             producer = event.producer or publisher.get(event.channel)
-            if event.external and event.name in read and producer in names:
+            known = any(
+                (x.producer, x.consumer, x.channel) == (producer, ctx.name, event.channel)
+                for x in links
+            )
+            if event.external and event.name in read and producer in names and not known:
                 links.append(Link(producer, ctx.name, event.name, event.channel))
     return tuple(links)
