@@ -16,12 +16,12 @@ from __future__ import annotations
 import difflib
 import os
 import stat
-import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evtgen.gitrepo import merge_file
 from evtgen.sources import Render
 
 RENAME_SIMILARITY = 0.5  # as git's default for -M
@@ -274,29 +274,10 @@ def _merge_file(
         )
     with tempfile.TemporaryDirectory(prefix="evtgen-eol-") as scratch:
         base, new = _in_line_endings_of(data[0], (base, new), data[1:], Path(scratch))
-        done = subprocess.run(
-            [
-                "git",
-                "merge-file",
-                "-p",
-                "--diff3",
-                "-L",
-                labels[0],
-                "-L",
-                labels[1],
-                "-L",
-                labels[2],
-                str(ours),
-                str(base),
-                str(new),
-            ],
-            capture_output=True,
-        )
-    if done.returncode < 0 or done.returncode > 127:
-        raise OSError(f"git merge-file failed on {path}: {done.stderr.decode(errors='replace')}")
-    if done.returncode == 0:
-        return Outcome(path, "changed", done.stdout)
-    return Outcome(path, "conflicted", done.stdout, note=f"{done.returncode} conflict(s)")
+        conflicts, merged = merge_file(ours, base, new, labels)
+    if conflicts == 0:
+        return Outcome(path, "changed", merged)
+    return Outcome(path, "conflicted", merged, note=f"{conflicts} conflict(s)")
 
 
 def _line_endings(data: bytes) -> str | None:

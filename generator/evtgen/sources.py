@@ -4,6 +4,8 @@
   a fleet of repos on one template never clones it per repo.
 - Each commit's files are exported once per machine (`git archive`; commits never
   change), and Copier renders from that plain directory.
+- git is read through `gitrepo` (GitPython): tags from the refs, commits from one
+  long-lived `git cat-file` of GitPython's object database.
 - Renders are kept per (commit, answers) in the run's directory, so repos with the
   same answers share them, also across the processes of `--jobs`.
 """
@@ -17,22 +19,25 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from evtgen import gitrepo
 from evtgen.copier_adapter import git_url, staging_render
 from evtgen.errors import UsageError
 from evtgen.render import cache_dir
 from evtgen.store import BUNDLED_SOURCE, ensure_bundled_published, store_path
 
 if TYPE_CHECKING:
+    from git import Repo
+
     from evtgen.model import Model
 
+_T = TypeVar("_T")
 ANSWERS_FILE = ".copier-answers.yml"
 
 
@@ -133,18 +138,24 @@ class Source:
     _resolved: dict[str, str | None] = field(default_factory=dict)
     _tags: list[str] | None = None
 
-    def git(self, *args: str, check: bool = True, input: str | None = None) -> str:
-        done = subprocess.run(
-            ["git", f"--git-dir={self.git_dir}", *args],
-            capture_output=True,
-            text=True,
-            input=input,
-        )
-        if check and done.returncode != 0:
-            raise RepoProblem(
-                f"template {self.name}: git {args[0]} failed: {_one_line(done.stderr)}"
-            )
-        return done.stdout
+    _repo: Repo | None = None
+
+    @property
+    def repo(self) -> Repo:
+        """The source's git repository, opened once."""
+        if self._repo is None:
+            try:
+                self._repo = gitrepo.open_repo(self.git_dir)
+            except gitrepo.GitFailed as err:
+                raise RepoProblem(f"template {self.name}: {err}") from err
+        return self._repo
+
+    def _git(self, operation: Callable[..., _T], *args: Any) -> _T:
+        """`operation` of gitrepo, its failure said as this template's."""
+        try:
+            return operation(*args)
+        except gitrepo.GitFailed as err:
+            raise RepoProblem(f"template {self.name}: {err.detail}") from err
 
     def release_tags(self) -> list[str]:
         """Tags that are PEP 440 releases (no pre-releases), oldest first."""
@@ -152,8 +163,7 @@ class Source:
 
         if self._tags is None:
             found = []
-            out = self.git("for-each-ref", "--format=%(refname:strip=2)", "refs/tags")
-            for tag in out.split():
+            for tag in self._git(gitrepo.tag_names, self.repo):
                 try:
                     version = Version(tag)
                 except InvalidVersion:
@@ -177,21 +187,17 @@ class Source:
         return tags[-1]
 
     def resolve(self, *refs: str) -> dict[str, str | None]:
-        """Commit ids of `refs` (None for a ref the template does not have), one git call."""
-        wanted = [r for r in refs if r not in self._resolved]
-        if wanted:
-            lines = "".join(f"{ref}^{{commit}}\n" for ref in wanted)
-            out = self.git("cat-file", "--batch-check=%(objectname)", input=lines)
-            for ref, line in zip(wanted, out.splitlines(), strict=False):
-                ok = "\n" not in ref and all(c in "0123456789abcdef" for c in line)
-                self._resolved[ref] = line if ok and len(line) >= 40 else None
+        """Commit ids of `refs` (None for a ref the template does not have)."""
+        for ref in refs:
+            if ref not in self._resolved:
+                self._resolved[ref] = gitrepo.commit_of(self.repo, ref)
         return {ref: self._resolved[ref] for ref in refs}
 
     def describe(self, ref: str, sha: str) -> str:
         """What the answers file records for `ref`: the tag, or `git describe` as Copier does."""
         if ref in self.release_tags() or ref in (self.bundled_tag,):
             return ref
-        return self.git("describe", "--tags", "--always", sha).strip()
+        return self._git(gitrepo.describe, self.repo, sha)
 
     def tree(self, sha: str) -> Path:
         """The template's files at commit `sha`, exported once per machine."""
@@ -200,17 +206,14 @@ class Source:
         if final.is_dir():
             return final
         root.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(
-            ["git", f"--git-dir={self.git_dir}", "archive", "--format=tar", sha],
-            capture_output=True,
-        )
-        if archive.returncode != 0:
+        try:
+            archive = gitrepo.archive(self.repo, sha)
+        except gitrepo.GitFailed as err:
             raise RepoProblem(
-                f"template {self.name}: cannot read commit {sha[:12]}: "
-                f"{_one_line(archive.stderr.decode(errors='replace'))}"
-            )
+                f"template {self.name}: cannot read commit {sha[:12]}: {err.detail}"
+            ) from err
         staging = Path(tempfile.mkdtemp(prefix=f".{sha[:12]}-", dir=root))
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(staging, filter="tar")
         try:
             os.replace(staging, final)
@@ -281,21 +284,12 @@ def _mirror(url: str) -> Path:
     root = cache_dir() / "template-mirrors"
     mirror = root / (hashlib.sha256(url.encode()).hexdigest()[:32] + ".git")
     with _locked(root, mirror.name):
-        if (mirror / "HEAD").is_file():
-            done = subprocess.run(
-                ["git", f"--git-dir={mirror}", "fetch", "-q", "--prune", "--force", "origin"],
-                capture_output=True,
-                text=True,
-            )
-        else:
+        if not (mirror / "HEAD").is_file():
             shutil.rmtree(mirror, ignore_errors=True)
-            done = subprocess.run(
-                ["git", "clone", "-q", "--mirror", "--", url, str(mirror)],
-                capture_output=True,
-                text=True,
-            )
-        if done.returncode != 0:
-            raise RepoProblem(f"cannot fetch the template {url}: {_one_line(done.stderr)}")
+        try:
+            gitrepo.mirror(url, mirror)
+        except gitrepo.GitFailed as err:
+            raise RepoProblem(f"cannot fetch the template {url}: {err.detail}") from err
     return mirror
 
 

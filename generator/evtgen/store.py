@@ -18,12 +18,10 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from evtgen import __version__
+from evtgen import __version__, gitrepo
 from evtgen.errors import UsageError
 
 BUNDLED_SOURCE = "evtgen:bundled"
@@ -94,51 +92,33 @@ def publish(template: Path, version: str) -> str:
         if tag := _published(store).get(mark):
             return tag
         tag = f"v{version}"
-        if _git(store, "rev-parse", "-q", "--verify", f"refs/tags/{tag}", check=False):
-            tag = f"v{version}+{mark[:12]}"
-        _commit_tree(store, template, tag)
+        try:
+            repo = gitrepo.open_repo(store)
+            with repo:
+                if tag in gitrepo.tag_names(repo):
+                    tag = f"v{version}+{mark[:12]}"
+                gitrepo.commit_directory(
+                    repo,
+                    template,
+                    _template_files(template),
+                    f"evtgen bundled template {tag}",
+                    [f"refs/tags/{tag}", "refs/heads/main"],
+                )
+        except gitrepo.GitFailed as err:
+            raise UsageError(f"evtgen's template store {store}: {err.detail}") from err
         with open(store / _INDEX, "a", encoding="utf-8") as index:
             index.write(f"{mark} {tag}\n")
     return tag
 
 
-def _commit_tree(store: Path, template: Path, tag: str) -> None:
-    with tempfile.TemporaryDirectory(prefix="evtgen-index-") as scratch:
-        env = {
-            "GIT_INDEX_FILE": str(Path(scratch) / "index"),
-            "GIT_WORK_TREE": str(template),
-        }
-        _git(
-            store,
-            "add",
-            "-A",
-            "-f",
-            "--",
-            ".",
-            ":(exclude,glob)**/__pycache__/**",
-            ":(exclude,glob)**/*.pyc",
-            env=env,
-            cwd=template,
-        )
-        tree = _git(store, "write-tree", env=env)
-    parent = _git(store, "rev-parse", "-q", "--verify", "refs/heads/main", check=False)
-    identity = {
-        "GIT_AUTHOR_NAME": "evtgen",
-        "GIT_AUTHOR_EMAIL": "evtgen@localhost",
-        "GIT_COMMITTER_NAME": "evtgen",
-        "GIT_COMMITTER_EMAIL": "evtgen@localhost",
-    }
-    commit = _git(
-        store,
-        "commit-tree",
-        tree,
-        *(["-p", parent] if parent else []),
-        "-m",
-        f"evtgen bundled template {tag}",
-        env=identity,
-    )
-    _git(store, "update-ref", f"refs/tags/{tag}", commit)
-    _git(store, "update-ref", "refs/heads/main", commit)
+def _template_files(template: Path) -> list[Path]:
+    """The files `fingerprint` reads (no caches, no .git), and symbolic links."""
+    found = []
+    for root, dirs, files in os.walk(template):
+        links = [d for d in dirs if Path(root, d).is_symlink()]  # git keeps links as links
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and d not in links)
+        found += [Path(root, n) for n in sorted(files + links) if not n.endswith(".pyc")]
+    return found
 
 
 @contextlib.contextmanager
@@ -155,29 +135,11 @@ def _locked(store: Path) -> Iterator[None]:
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (store / "HEAD").is_file():
-            subprocess.run(
-                ["git", "init", "-q", "--bare", str(store)], check=True, capture_output=True
-            )
+            try:
+                gitrepo.init_bare(store)
+            except gitrepo.GitFailed as err:
+                raise UsageError(f"evtgen's template store {store}: {err.detail}") from err
         yield
-
-
-def _git(
-    store: Path,
-    *args: str,
-    env: dict[str, str] | None = None,
-    check: bool = True,
-    cwd: Path | None = None,
-) -> str:
-    done = subprocess.run(
-        ["git", f"--git-dir={store}", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-    )
-    if check and done.returncode != 0:
-        raise UsageError(f"evtgen's template store {store}: git {args[0]} failed: {done.stderr}")
-    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 def stamp_answers(text: str, commit: str, source: str) -> str:

@@ -122,9 +122,9 @@ def _check_layer(
     shas = source.resolve(recorded.commit, newest)
     base_sha, newest_sha = shas[recorded.commit], shas[newest]
     if base_sha is None:
-        from evtgen.commands.update import _missing_version
+        from evtgen.commands.update import missing_version
 
-        raise RepoProblem(_missing_version(recorded, source))
+        raise RepoProblem(missing_version(recorded, source))
     assert newest_sha is not None
     if base_sha != newest_sha:
         try:

@@ -1,7 +1,7 @@
 """`evtgen schema check`: are the repo's event schemas compatible with those at a git ref?
 
 The working tree's `schemas/*.avsc` and `schemas/*.schema.json` are compared with the
-same files at a git ref (read with `git ls-tree` / `git cat-file`, never checked out),
+same files at a git ref (read from git's objects with GitPython, never checked out),
 by the compatibility modes of Confluent Schema Registry. See
 docs/schema-compatibility.md for every rule and decision.
 """
@@ -9,13 +9,16 @@ docs/schema-compatibility.md for every rule and decision.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from evtgen import gitrepo
 from evtgen.errors import UsageError
+
+if TYPE_CHECKING:
+    from git import Repo
 
 MODES = (
     "BACKWARD",
@@ -67,7 +70,7 @@ class SchemaCheckReport:
 
 
 @dataclass(frozen=True)
-class _Schema:
+class SchemaFile:
     """One schema file, parsed."""
 
     key: str  # what matches old and new: the Avro full name, the JSON Schema file name
@@ -119,7 +122,7 @@ def schema_check(path: Path, against: str | None, mode: str) -> SchemaCheckRepor
         else:
             for ref, old in olds.items():
                 for direction in directions:
-                    report.findings.extend(_compare(new, old, ref, direction))
+                    report.findings.extend(compare(new, old, ref, direction))
             if report.findings:
                 report.verdict = "incompatible"
         events.append(report)
@@ -132,7 +135,7 @@ def schema_check(path: Path, against: str | None, mode: str) -> SchemaCheckRepor
     )
 
 
-def _renamed(current: dict[str, _Schema], old: dict[str, _Schema]) -> dict[str, _Schema]:
+def _renamed(current: dict[str, SchemaFile], old: dict[str, SchemaFile]) -> dict[str, SchemaFile]:
     """`old` with each Avro record the current schemas renamed (a new name whose
     `aliases` hold the old full name, as Avro itself matches them) keyed by its new
     name, so a moved namespace is compared, not reported as removed plus added."""
@@ -156,7 +159,7 @@ def _order(key: str) -> tuple[str, str]:
     return key.rsplit(":", 1)[-1].rsplit(".", 1)[-1], key
 
 
-def _compare(new: _Schema, old: _Schema, ref: str, direction: str) -> list[Finding]:
+def compare(new: SchemaFile, old: SchemaFile, ref: str, direction: str) -> list[Finding]:
     from evtgen import avro_compat, json_compat
 
     old_label = f"the schema at {ref}"
@@ -175,14 +178,14 @@ def _compare(new: _Schema, old: _Schema, ref: str, direction: str) -> list[Findi
 # -- reading schemas ------------------------------------------------------------
 
 
-def _format_of(name: str) -> str | None:
+def format_of(name: str) -> str | None:
     return next((fmt for suffix, fmt in SUFFIXES.items() if name.endswith(suffix)), None)
 
 
-def _parse(name: str, rel: str, text: str, where: str) -> _Schema:
+def parse_schema(name: str, rel: str, text: str, where: str) -> SchemaFile:
     from evtgen import avro_compat, json_compat
 
-    fmt = _format_of(name)
+    fmt = format_of(name)
     assert fmt is not None
     text = text.removeprefix("\ufeff")  # a BOM, as some Windows editors save JSON
     stem = name.removesuffix(".avsc").removesuffix(".schema.json")
@@ -190,13 +193,13 @@ def _parse(name: str, rel: str, text: str, where: str) -> _Schema:
         if fmt == "avro":
             parsed = avro_compat.parse(text)
             full = getattr(parsed, "fullname", None) or stem
-            return _Schema(f"avro:{full}", getattr(parsed, "name", stem), rel, fmt, parsed)
-        return _Schema(f"jsonschema:{stem}", stem, rel, fmt, json_compat.parse(text))
+            return SchemaFile(f"avro:{full}", getattr(parsed, "name", stem), rel, fmt, parsed)
+        return SchemaFile(f"jsonschema:{stem}", stem, rel, fmt, json_compat.parse(text))
     except ValueError as err:
         raise UsageError(f"{where}: {err}") from err
 
 
-def _add(found: dict[str, _Schema], schema: _Schema, where: str) -> None:
+def add_schema(found: dict[str, SchemaFile], schema: SchemaFile, where: str) -> None:
     if schema.key in found:
         raise UsageError(
             f"{where}: {schema.path} and {found[schema.key].path} both define "
@@ -205,35 +208,34 @@ def _add(found: dict[str, _Schema], schema: _Schema, where: str) -> None:
     found[schema.key] = schema
 
 
-def _current_schemas(repo: _Repo, path: Path) -> dict[str, _Schema]:
+def _current_schemas(repo: _Repo, path: Path) -> dict[str, SchemaFile]:
     folder = path / SCHEMA_DIR
     if not folder.is_dir():
         raise UsageError(
             f"{folder}: no schemas folder; schema check compares the .avsc and .schema.json "
             "files in PATH/schemas with those at a git ref"
         )
-    found: dict[str, _Schema] = {}
+    found: dict[str, SchemaFile] = {}
     for file in sorted(folder.iterdir()):
-        if not file.is_file() or _format_of(file.name) is None:
+        if not file.is_file() or format_of(file.name) is None:
             continue
         rel = repo.prefix + SCHEMA_DIR + "/" + file.name
         text = file.read_text(encoding="utf-8", errors="replace")
-        _add(found, _parse(file.name, rel, text, str(file)), str(folder))
+        add_schema(found, parse_schema(file.name, rel, text, str(file)), str(folder))
     if not found:
         raise UsageError(f"{folder}: no .avsc or .schema.json files to check")
     return found
 
 
-def _schemas_at(repo: _Repo, ref: str) -> dict[str, _Schema]:
+def _schemas_at(repo: _Repo, ref: str) -> dict[str, SchemaFile]:
     folder = repo.prefix + SCHEMA_DIR
-    listing = repo.git("ls-tree", "-z", "--name-only", f"{ref}^{{commit}}", "--", folder + "/")
-    found: dict[str, _Schema] = {}
-    for rel in sorted(p for p in listing.split("\0") if p):
+    found: dict[str, SchemaFile] = {}
+    for rel, data in sorted(repo.files_at(ref, folder).items()):
         name = rel.rsplit("/", 1)[-1]
-        if _format_of(name) is None or rel != f"{folder}/{name}":
+        if format_of(name) is None:
             continue
-        text = repo.git("cat-file", "blob", f"{ref}:{rel}")
-        _add(found, _parse(name, rel, text, f"{rel} at {ref}"), f"{folder} at {ref}")
+        text = data.decode("utf-8", errors="replace")
+        add_schema(found, parse_schema(name, rel, text, f"{rel} at {ref}"), f"{folder} at {ref}")
     return found
 
 
@@ -244,52 +246,37 @@ def _schemas_at(repo: _Repo, ref: str) -> dict[str, _Schema]:
 class _Repo:
     top: Path
     prefix: str  # PATH relative to the repository's top, "" or ending in "/"
+    git: Repo
 
     @classmethod
     def open(cls, path: Path) -> _Repo:
         if not path.is_dir():
             raise UsageError(f"{path}: no such directory")
         try:
-            done = subprocess.run(
-                ["git", "-C", str(path), "rev-parse", "--show-toplevel", "--show-prefix"],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-        except FileNotFoundError as err:
-            raise UsageError("git is not installed; schema check reads schemas with git") from err
-        if done.returncode != 0:
+            repo = gitrepo.open_repo(path, search_parent=True)
+            top, prefix = gitrepo.work_tree(repo, path)
+        except gitrepo.NotARepository as err:
             raise UsageError(
                 f"{path}: not a git repository; schema check compares with the schemas "
                 "at a git ref, so PATH must be inside a git work tree"
-            )
-        top, prefix = [*done.stdout.splitlines(), ""][:2]
-        return cls(Path(top), prefix)
+            ) from err
+        return cls(top, prefix, repo)
 
-    def git(self, *args: str) -> str:
-        done = subprocess.run(
-            ["git", "-C", str(self.top), *args], capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            detail = " ".join(done.stderr.split()) or f"exit {done.returncode}"
-            raise UsageError(f"{self.top}: git {' '.join(args)} failed: {detail}")
-        return done.stdout
+    def files_at(self, ref: str, folder: str) -> dict[str, bytes]:
+        try:
+            return gitrepo.files_at(self.git, ref, folder)
+        except gitrepo.GitFailed as err:
+            raise UsageError(f"{self.top}: {err}") from err
 
     def resolves(self, ref: str) -> bool:
-        done = subprocess.run(
-            ["git", "-C", str(self.top), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return done.returncode == 0
+        return gitrepo.commit_of(self.git, ref) is not None
 
     def release_tags(self) -> list[str]:
         """Tags that are release versions, oldest first."""
         from packaging.version import InvalidVersion, Version
 
         tags: list[tuple[Version, str]] = []
-        for tag in self.git("tag", "--list").split():
+        for tag in gitrepo.tag_names(self.git):
             if not _RELEASE_TAG.match(tag):
                 continue
             try:
@@ -317,7 +304,7 @@ def _refs(repo: _Repo, against: str | None, mode: str) -> list[str]:
     else:
         refs = [against] if against is not None else tags[-1:]
     if not refs:
-        shallow = repo.git("rev-parse", "--is-shallow-repository").strip() == "true"
+        shallow = gitrepo.is_shallow(repo.git)
         raise UsageError(
             f"{repo.top}: no release tag (like v1.2.0) to compare the schemas with: tag a "
             "release, fetch the tags ("

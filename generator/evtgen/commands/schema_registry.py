@@ -20,11 +20,11 @@ from evtgen.commands.schema_check import (
     EventReport,
     Finding,
     SchemaCheckReport,
-    _add,
-    _compare,
-    _format_of,
-    _parse,
-    _Schema,
+    SchemaFile,
+    add_schema,
+    compare,
+    format_of,
+    parse_schema,
 )
 from evtgen.errors import UsageError
 from evtgen.registry import STRATEGIES, Refused, Registry, subject_name
@@ -58,7 +58,7 @@ class RegisterReport:
 
 @dataclass
 class _Target:
-    schema: _Schema
+    schema: SchemaFile
     text: str  # the file's text, registered as it is
     subject: str
 
@@ -106,7 +106,7 @@ def _targets(path: Path, strategy: str) -> tuple[list[_Target], list[SubjectRepo
     return targets, skipped
 
 
-def _read_schemas(path: Path) -> dict[str, tuple[_Schema, str]]:
+def _read_schemas(path: Path) -> dict[str, tuple[SchemaFile, str]]:
     folder = path / SCHEMA_DIR
     if not path.is_dir():
         raise UsageError(f"{path}: no such directory")
@@ -115,21 +115,21 @@ def _read_schemas(path: Path) -> dict[str, tuple[_Schema, str]]:
             f"{folder}: no schemas folder; the registry commands read the .avsc and "
             ".schema.json files in PATH/schemas"
         )
-    found: dict[str, _Schema] = {}
+    found: dict[str, SchemaFile] = {}
     texts: dict[str, str] = {}
     for file in sorted(folder.iterdir()):
-        if not file.is_file() or _format_of(file.name) is None:
+        if not file.is_file() or format_of(file.name) is None:
             continue
         text = file.read_text(encoding="utf-8", errors="replace").removeprefix("\ufeff")
-        schema = _parse(file.name, f"{SCHEMA_DIR}/{file.name}", text, str(file))
-        _add(found, schema, str(folder))
+        schema = parse_schema(file.name, f"{SCHEMA_DIR}/{file.name}", text, str(file))
+        add_schema(found, schema, str(folder))
         texts[schema.key] = text
     if not found:
         raise UsageError(f"{folder}: no .avsc or .schema.json files")
     return {key: (schema, texts[key]) for key, schema in found.items()}
 
 
-def _record_name(schema: _Schema) -> str:
+def _record_name(schema: SchemaFile) -> str:
     """What RecordNameStrategy calls it: the Avro full name, the JSON Schema's title."""
     if schema.format == "avro":
         return schema.key.split(":", 1)[1]
@@ -138,7 +138,7 @@ def _record_name(schema: _Schema) -> str:
 
 
 def _channels(
-    file: Path, schemas: dict[str, tuple[_Schema, str]]
+    file: Path, schemas: dict[str, tuple[SchemaFile, str]]
 ) -> dict[str, tuple[list[str], list[str]]]:
     """Schema key -> (the topics it is sent on, those it is received from), from an
     AsyncAPI 3 document's operations. Dead-letter channels carry other events' bytes
@@ -201,7 +201,7 @@ def _resolve(doc: Any, node: Any, depth: int = 0) -> Any:
     return node
 
 
-def _schema_names(schemas: dict[str, tuple[_Schema, str]]) -> dict[str, str]:
+def _schema_names(schemas: dict[str, tuple[SchemaFile, str]]) -> dict[str, str]:
     names: dict[str, str] = {}
     for key, (schema, _) in schemas.items():
         names.setdefault(key, key)
@@ -233,7 +233,7 @@ def _schema_of(doc: Any, message: dict[str, Any], names: dict[str, str]) -> str 
     return names.get(f"name:{title}") if isinstance(title, str) else None
 
 
-def _report(schema: _Schema, subject: str, verdict: str, **extra: Any) -> SubjectReport:
+def _report(schema: SchemaFile, subject: str, verdict: str, **extra: Any) -> SubjectReport:
     return SubjectReport(
         schema.event, schema.path, schema.format, verdict, subject=subject, **extra
     )
@@ -268,14 +268,14 @@ def _findings(
             notes.append(f"{label} is a {held.schema_type} schema: not compared by evtgen's rules")
             continue
         try:
-            old = _parse(
+            old = parse_schema(
                 target.schema.path.rsplit("/", 1)[-1], target.schema.path, held.schema, label
             )
         except UsageError as err:  # e.g. references to other subjects: the registry decides
             notes.append(f"not compared by evtgen's rules: {err}")
             continue
         for direction in directions[mode.removesuffix("_TRANSITIVE")]:
-            findings.extend(_compare(target.schema, old, label, direction))
+            findings.extend(compare(target.schema, old, label, direction))
     return findings, "; ".join(notes)
 
 

@@ -7,7 +7,6 @@ for both. `__NAME__` in file names and contents becomes the template's name.
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,22 +78,16 @@ def _copy_tree(source_root: Path, target: Path, name: str, kind: str) -> None:
 def _git_init(target: Path) -> bool:
     """Make the scaffold a git repository with one commit, unless it sits in one already
     (a platform team's monorepo keeps its own history)."""
-    inside = subprocess.run(
-        ["git", "rev-parse", "--is-inside-work-tree"],
-        cwd=target,
-        capture_output=True,
-        text=True,
-    )
-    if inside.returncode == 0:
+    from evtgen.gitrepo import GitFailed, init_and_commit, inside_work_tree
+
+    if inside_work_tree(target):
         return False
-    for command in (
-        ["git", "init", "--quiet", "--initial-branch=main"],
-        ["git", "add", "-A"],
-        ["git", "commit", "--quiet", "-m", "Scaffold the template with evtgen template init"],
-    ):
-        done = subprocess.run(command, cwd=target, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise UsageError(f"git could not {command[1]} the new template: {done.stderr.strip()}")
+    # every file is evtgen's own, so GitPython's index takes them as they are
+    files = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
+    try:
+        init_and_commit(target, "Scaffold the template with evtgen template init", files=files)
+    except GitFailed as err:
+        raise UsageError(f"git could not commit the new template: {err.detail}") from err
     return True
 
 

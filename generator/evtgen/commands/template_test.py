@@ -373,14 +373,11 @@ def release_tags(src: str, before: str | None = None) -> list[str]:
     version, only the releases older than it (the ones that upgrade to it)."""
     from packaging.version import InvalidVersion, Version
 
-    done = subprocess.run(
-        ["git", "ls-remote", "--tags", "--refs", src], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        return []  # not a git template: no releases to upgrade from
+    from evtgen.gitrepo import remote_tags
+
     tags: list[tuple[Version, str]] = []
-    for line in done.stdout.splitlines():
-        tag = line.rpartition("refs/tags/")[2]
+    # None: not a git template, so no releases to upgrade from
+    for tag in remote_tags(src) or []:
         try:
             tags.append((Version(tag), tag))
         except InvalidVersion:
@@ -399,14 +396,12 @@ def _version(ref: str) -> Any:
 
 
 def _commit_all(repo: Path, message: str) -> None:
-    for command in (
-        ["git", "init", "-q"],
-        ["git", "add", "-A"],
-        ["git", "commit", "-q", "-m", message],
-    ):
-        done = subprocess.run(command, cwd=repo, capture_output=True, text=True)
-        if done.returncode:
-            raise _StageFailed("update", f"git {command[1]}: {done.stderr.strip()}")
+    from evtgen.gitrepo import GitFailed, init_and_commit
+
+    try:
+        init_and_commit(repo, message)
+    except GitFailed as err:
+        raise _StageFailed("update", str(err)) from err
 
 
 def _update(repo: Path, ref: str) -> None:

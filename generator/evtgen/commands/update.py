@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from evtgen import gitrepo
 from evtgen.config import load_config
 from evtgen.errors import UsageError
 from evtgen.sources import (
@@ -30,6 +30,11 @@ from evtgen.sources import (
     template_code,
 )
 from evtgen.store import BUNDLED_SOURCE, ensure_bundled_published, store_path
+
+if TYPE_CHECKING:
+    from git import Repo
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -141,6 +146,8 @@ def update_repos(
 
             preload()  # Copier imported once, before the workers fork
 
+            gitrepo.preload()
+
             with ProcessPoolExecutor(
                 max_workers=min(options.jobs, len(paths)),
                 mp_context=multiprocessing.get_context("fork"),
@@ -188,50 +195,49 @@ def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
     """Update every template layer of the repo, base first (docs/templates.md)."""
     layers = read_layers(repo)
     report.from_version = layers[0].commit
+    git = _open_git(repo)
+    with git:
+        _update_repo(repo, git, layers, session, report)
+
+
+def _update_repo(
+    repo: Path, git: Repo, layers: list[Recorded], session: _Session, report: RepoUpdate
+) -> None:
     report.git_calls += 1
-    _require_clean_git(repo)
-    start = "HEAD"  # where an undo returns to, when --branch switched away from it
-    detached = False
-    if session.options.branch:
-        start = _git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
-        report.git_calls += 1
-        if start == "HEAD":  # a detached HEAD (a CI checkout): return to its commit
-            start, detached = _git(repo, "rev-parse", "HEAD").strip(), True
-            report.git_calls += 1
+    _require_clean_git(repo, git)
+    # where an undo returns to, when --branch switched away from it: the branch, or the
+    # commit of a detached HEAD (a CI checkout); read from .git, no git process
+    start, detached = _git(gitrepo.head_state, git) if session.options.branch else ("", False)
     try:
         for number, recorded in enumerate(layers):
             # --to names a version of the base template; overlays go to their newest release
             to = session.options.to if number == 0 else None
             layer = LayerUpdate(recorded.answers_relpath, recorded.src_path, recorded.commit)
             report.layers.append(layer)
-            _update_layer(repo, session, report, recorded, to, layer)
+            _update_layer(repo, git, session, report, recorded, to, layer)
     except Exception:
         if not session.options.dry_run:
             # a later layer failed: none is half-applied
-            _undo(repo, start, report.branch, detached)
+            _undo(repo, git, start, report.branch, detached)
         raise
     report.to_version = report.layers[0].to_version
     statuses = {layer.status for layer in report.layers}
     report.status = next(s for s in ("conflicts", "updated", "up-to-date") if s in statuses)
     if session.options.branch and report.branch:
         report.git_calls += 2
-        _git(repo, "add", "-A", "--", ".")
-        _git(repo, "commit", "-q", "--no-verify", "-m", _commit_message(report))
+        _git(gitrepo.commit_all, git, repo, _commit_message(report), verify=False)
 
 
-def _undo(repo: Path, start: str, branch: str | None, detached: bool = False) -> None:
+def _undo(repo: Path, git: Repo, start: str, branch: str | None, detached: bool) -> None:
     """Put the repo back as it was: the tree was clean when the update began."""
-    if not branch and not _git(repo, "status", "--porcelain", "--untracked-files=all"):
+    if not branch and not _git(gitrepo.changed_paths, git, repo):
         return  # failed before writing anything: leave even git's reflog alone
-    _git(repo, "reset", "-q", "--hard", "HEAD")
-    _git(repo, "clean", "-q", "-fd")
-    if branch:
-        _git(repo, "switch", "-q", *(["--detach"] if detached else []), start)
-        _git(repo, "branch", "-q", "-D", branch)
+    _git(gitrepo.restore, git, repo, start, detached, branch)
 
 
 def _update_layer(
     repo: Path,
+    git: Repo,
     session: _Session,
     report: RepoUpdate,
     recorded: Recorded,
@@ -244,7 +250,7 @@ def _update_layer(
     shas = source.resolve(recorded.commit, target_ref)
     base_sha, target_sha = shas[recorded.commit], shas[target_ref]
     if base_sha is None:
-        raise RepoProblem(_missing_version(recorded, source))
+        raise RepoProblem(missing_version(recorded, source))
     if target_sha is None:
         raise RepoProblem(f"the template {source.name} has no ref {target_ref!r} (--to)")
     layer.to_version = source.describe(target_ref, target_sha)
@@ -302,8 +308,7 @@ def _update_layer(
     if not changed:
         return
     if options.branch and not report.branch:
-        report.git_calls += 1
-        _git(repo, "switch", "-q", "-c", options.branch)
+        _git(gitrepo.switch_to_new_branch, git, options.branch)  # refs only: no git process
         report.branch = options.branch
     if trusted:
         _run_template_code(source, recorded, target_sha, repo, new_answers, "before")
@@ -351,7 +356,7 @@ def _commit_message(report: RepoUpdate) -> str:
     return "\n".join(lines)
 
 
-def _missing_version(recorded: Recorded, source: Source) -> str:
+def missing_version(recorded: Recorded, source: Source) -> str:
     if recorded.src_path == BUNDLED_SOURCE:
         version = recorded.commit.removeprefix("v").split("+")[0]
         tags = source.release_tags()
@@ -374,41 +379,34 @@ def _missing_version(recorded: Recorded, source: Source) -> str:
     )
 
 
-def _require_clean_git(repo: Path) -> None:
-    done = subprocess.run(
-        [
-            "git",
-            "--no-optional-locks",
-            "status",
-            "--porcelain",
-            "--untracked-files=all",
-            "--",
-            ".",
-        ],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        if "not a git repository" in done.stderr:
-            raise RepoProblem(
-                f"{repo} is not a git repository; update needs git to keep your edits "
-                "safe: `git init && git add -A && git commit -m init` first"
-            )
-        raise RepoProblem(f"git status failed in {repo}: {' '.join(done.stderr.split())}")
-    dirty = done.stdout.splitlines()
+def _open_git(repo: Path) -> Repo:
+    """The git repository `repo` is in (a generated repo may sit in a monorepo)."""
+    try:
+        return gitrepo.open_repo(repo, search_parent=True)
+    except gitrepo.NotARepository as err:
+        raise RepoProblem(
+            f"{repo} is not a git repository; update needs git to keep your edits "
+            "safe: `git init && git add -A && git commit -m init` first"
+        ) from err
+
+
+def _require_clean_git(repo: Path, git: Repo) -> None:
+    if git.bare:
+        raise RepoProblem(f"{repo} is a bare git repository: update a clone's work tree")
+    dirty = _git(gitrepo.changed_paths, git, repo)
     if dirty:
         raise RepoProblem(
             f"{repo} has uncommitted changes ({len(dirty)} path(s), e.g. "
-            f"{dirty[0][3:]}); commit or stash them first, so the update can be undone"
+            f"{dirty[0]}); commit or stash them first, so the update can be undone"
         )
 
 
-def _git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RepoProblem(f"git {args[0]} failed in {repo}: {' '.join(done.stderr.split())}")
-    return done.stdout
+def _git(operation: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """`operation` of gitrepo, a failure as the repository's problem."""
+    try:
+        return operation(*args, **kwargs)
+    except gitrepo.GitFailed as err:
+        raise RepoProblem(str(err)) from err
 
 
 def _read(path: Path) -> bytes | None:
