@@ -10,7 +10,6 @@ field added to a producer's event reaches its consumers' models as external.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,22 +54,14 @@ def expand_systems(
 
 
 def _sync(repo: Path, model_file: Path, text: str) -> None:
-    def git(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
+    from evtgen.gitrepo import changed_paths, commit_all, open_repo
 
-    status = git("status", "--porcelain")
-    if status.returncode != 0:
-        raise UsageError(f"{repo} is not a git repository; update needs git (git init first)")
-    if status.stdout.strip():
+    git = open_repo(repo)
+    dirty = changed_paths(git, repo)
+    if dirty:
         raise UsageError(
-            f"{repo} has uncommitted changes; commit or stash them before the system's "
-            "model is brought into it"
+            f"{repo} has uncommitted changes ({len(dirty)} path(s), e.g. {dirty[0]}); "
+            "commit or stash them before the system's model is brought into it"
         )
     model_file.write_text(text, encoding="utf-8")
-    for args in (
-        ("add", "model.yaml"),
-        ("commit", "-q", "-m", "model.yaml: the context's entry of the system model"),
-    ):
-        done = git(*args)
-        if done.returncode != 0:
-            raise UsageError(f"git {args[0]} failed in {repo}: {' '.join(done.stderr.split())}")
+    commit_all(git, model_file, "model.yaml: the context's entry of the system model")
