@@ -392,3 +392,15 @@ def test_the_fleet_page_shows_the_context_map(tmp_path: Path) -> None:
     assert "BREAKS" not in section
     source = html.unescape(section.split('<pre class="mermaid">', 1)[1].split("</pre>", 1)[0])
     assert ("orders", "payments", "OrderPlaced") in mermaid(source).edges
+
+
+def test_a_participant_without_an_aggregate_is_refused_at_its_step() -> None:
+    text = _broken(
+        "    aggregates:\n      - name: Payment\n"
+        "        fields: {payment_id: uuid, order_id: uuid, amount: double}\n",
+        "",
+    )
+    with pytest.raises(ModelError) as caught:
+        parse_system(text, "shop.yaml")
+    found = [p for p in caught.value.problems if "payments has no aggregate" in p.message]
+    assert [p.line for p in found] == [_line(text, "participant: payments")]
