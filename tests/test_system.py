@@ -404,3 +404,12 @@ def test_a_participant_without_an_aggregate_is_refused_at_its_step() -> None:
         parse_system(text, "shop.yaml")
     found = [p for p in caught.value.problems if "payments has no aggregate" in p.message]
     assert [p.line for p in found] == [_line(text, "participant: payments")]
+
+
+def test_new_service_points_a_system_model_to_new_system(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["new", "service", "orders", "--model", str(SAMPLE), "--dest", str(tmp_path / "o")]
+    assert main([*args, "--defaults"]) == 2
+    assert "evtgen new system --model FILE" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -38,6 +38,13 @@ def read_model(out: FileProblems, data: Any, service: str | None) -> Model | Non
             "--asyncapi FILE instead of --model",
         )
         return None
+    if "system" in data and "contexts" in data:
+        out.fail(
+            data.line_of("system"),
+            "this is a system model of several contexts; create its repos with "
+            "`evtgen new system --model FILE` (docs/system.md)",
+        )
+        return None
     # `x-...` keys hold what the model reuses by YAML anchors (as in Compose files)
     extensions = {k for k in data if isinstance(k, str) and k.startswith("x-")}
     unknown_keys(out, data, TOP_KEYS | extensions, "the model")

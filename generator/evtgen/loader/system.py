@@ -85,11 +85,6 @@ class System:
         return next(c for c in self.contexts if c.name == name)
 
 
-def is_system_text(text: str) -> bool:
-    """Whether a model file is a system model (a top-level `system:` key)."""
-    return any(line.startswith("system:") for line in text.splitlines())
-
-
 def load_system(path: Path) -> System:
     try:
         text = path.read_bytes().decode("utf-8")
