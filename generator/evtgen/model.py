@@ -155,6 +155,9 @@ class Event:
     external: bool = False
     doc: str = ""
     line: int = field(default=0, compare=False)  # where the model file defines it
+    #: the context that publishes an external event, when the model names it
+    #: (docs/system.md): its schema then has the producer's name, not this service's
+    producer: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,12 @@ def avro_namespace(model: Model) -> str:
     return f"{snake(model.service)}.events"
 
 
+def schema_owner(model: Model, event: Event) -> str:
+    """The service whose name an event's schema carries: its producer's, when the
+    model names one (docs/system.md), so a consumer's schema is the producer's."""
+    return event.producer or model.service
+
+
 def avro_field(
     event: Event | ValueType, field: Field, record: AvroRecord | None = None
 ) -> dict[str, Any]:
@@ -62,7 +68,7 @@ def avro_schema(model: Model, event: Event) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "record",
         "name": event.name,
-        "namespace": avro_namespace(model),
+        "namespace": f"{snake(schema_owner(model, event))}.events",
     }
     if event.doc:
         schema["doc"] = event.doc
@@ -119,7 +125,7 @@ def json_schema(model: Model, event: Event, ref: JsonRef | None = None) -> dict[
     body = json_object(event.fields, "", ref or json_defs_ref)
     schema: dict[str, Any] = {
         "$schema": JSON_SCHEMA_DRAFT,
-        "$id": f"urn:{model.service}:{event.channel}",
+        "$id": f"urn:{schema_owner(model, event)}:{event.channel}",
         "title": event.name,
         **{k: v for k, v in body.items()},
     }

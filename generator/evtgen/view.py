@@ -82,6 +82,8 @@ def model_view(model: Model) -> dict[str, Any]:
         "source": model_document(model),
         # the README's event-flow diagram (Mermaid), drawn by evtgen.flow
         "flow": flow_mermaid(model),
+        # catalog-info.yaml: the Backstage entities of the repo (docs/system.md)
+        "catalog": catalog_view(model),
     }
     # the kinds of aggregate Service.preload reads for a batch
     view["preloaded"] = sorted(
@@ -98,6 +100,22 @@ def model_view(model: Model) -> dict[str, Any]:
     view["contract"] = contract_view(model, _title(model.service))
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
     return view
+
+
+def api_name(service: str) -> str:
+    """The Backstage API entity of a service's events (its schemas/asyncapi.yaml)."""
+    return f"{service}-events"
+
+
+def catalog_view(model: Model) -> dict[str, Any]:
+    """What catalog-info.yaml says: the API the service provides (when it sends
+    anything) and those it consumes (of the producers its model names)."""
+    producers = [e.producer for e in model.subscribed_events if e.external and e.producer]
+    return {
+        "api": api_name(model.service),
+        "provides": [api_name(model.service)] if model.sent_events else [],
+        "consumes": [api_name(p) for p in dict.fromkeys(producers)],
+    }
 
 
 def docstring_text(text: str) -> str:

@@ -145,6 +145,7 @@ def model_document(model: Model) -> dict[str, Any]:
                     "name": e.name,
                     "channel": e.channel,
                     **({"external": True} if e.external else {}),
+                    **({"producer": e.producer} if e.producer else {}),
                     "fields": fields(e.fields),
                 },
                 e.doc,

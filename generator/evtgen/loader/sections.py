@@ -28,7 +28,7 @@ SECTION_KEYS = {
     "types": {"name", "fields", "doc"},
     "aggregates": {"name", "fields", "doc"},
     "commands": {"name", "aggregate", "fields", "emits", "doc"},
-    "events": {"name", "fields", "external", "channel", "doc"},
+    "events": {"name", "fields", "external", "channel", "producer", "doc"},
     "policies": {"name", "when", "then", "doc"},
 }
 
@@ -46,6 +46,13 @@ def read_model(out: FileProblems, data: Any, service: str | None) -> Model | Non
             data.line_of("asyncapi"),
             "this is an AsyncAPI document, not an event-storming model; give it with "
             "--asyncapi FILE instead of --model",
+        )
+        return None
+    if "system" in data and "contexts" in data:
+        out.fail(
+            data.line_of("system"),
+            "this is a system model of several contexts; create its repos with "
+            "`evtgen new system --model FILE` (docs/system.md)",
         )
         return None
     # `x-...` keys hold what the model reuses by YAML anchors (as in Compose files)
@@ -169,6 +176,16 @@ def event(
         out.fail(item.line_of("external"), "external must be true or false")
         external = False
     channel = channel_of(out, item, f"event {name}")
+    producer = item.get("producer")
+    if producer is not None and (
+        not external or not isinstance(producer, str) or check_service_name(producer)
+    ):
+        out.fail(
+            item.line_of("producer"),
+            f"producer of event {name} names the service that publishes an external "
+            "event: give it with 'external: true', as a service name such as 'payments'",
+        )
+        producer = None
     if name is None:
         return None
     return Event(
@@ -178,6 +195,7 @@ def event(
         external,
         text(out, item, "doc", name),
         line,
+        producer,
     )
 
 
