@@ -37,8 +37,11 @@ class Flow:
 
 def flows(system: System) -> list[Flow]:
     """One flow per event from outside the system that a context reacts to: the
-    longest path from it to an event no context reads; and one per saga started from
-    outside, from its start to its `completed` event."""
+    longest path from it to an event no context reads.
+
+    Sagas across contexts are not driven here yet: a participant's generated domain
+    function emits both its replies, and with durable saga state the orchestrator
+    does not reach `completed` across processes (docs/system.md, "Not yet")."""
     names = {c.name for c in system.contexts}
     found = []
     for context in system.contexts:
@@ -49,18 +52,6 @@ def flows(system: System) -> list[Flow]:
                 path = _longest(system, context.name, event.name, (), set())
                 if path:
                     found.append(Flow(start, path))
-        saga = model.saga
-        if saga is not None and saga.completed is not None:
-            begins = model.event(saga.start)
-            if begins.external and (begins.producer is None or begins.producer not in names):
-                # its participants answer with their first reply, the success
-                end = model.event(saga.completed)
-                found.append(
-                    Flow(
-                        Hop(context.name, begins.name, begins.channel),
-                        (Hop(context.name, end.name, end.channel),),
-                    )
-                )
     return found
 
 
