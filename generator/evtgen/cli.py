@@ -131,6 +131,8 @@ def update(
 
     options = UpdateOptions(to=to, dry_run=dry_run, jobs=jobs, branch=branch, trust=trust)
     report = update_repos(paths or [], options, progress=_progress)
+    for warning in {w for r in report.repos for w in r.warnings}:
+        print(f"evtgen: warning: {warning}", file=sys.stderr)
     _finish_fleet(report, as_json, _update_text(report))
 
 

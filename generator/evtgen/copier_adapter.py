@@ -92,6 +92,9 @@ def _staging_worker(*, plain_source: bool = False, **options: Any) -> Worker:
         template = Template(url=str(options["src_path"]))
         template.__dict__["vcs"] = None  # cached_property: known, not probed
         made.__dict__["template"] = template  # cached_property, set before first use
+    # building the Jinja environment imports the template's `_jinja_extensions` (their
+    # top-level code runs): an untrusted template is refused before, not in run_copy
+    made._check_unsafe("copy")
     directory = cache_dir() / "jinja-code"
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -165,6 +168,18 @@ def open_template(src: str, ref: str | None = None) -> Iterator[TemplateQuestion
         yield TemplateQuestions(template, src, ref)
     finally:
         template._cleanup()
+
+
+def template_settings(tree: Path) -> dict[str, Any]:
+    """A template's copier.yml as Copier reads it (its `!include`s and its several
+    YAML documents merged), keys as written (`_tasks`, ...). Empty when it has none.
+    Copier's errors (copier.errors) pass through."""
+    from copier._template import load_template_config
+
+    for name in ("copier.yml", "copier.yaml"):
+        if (tree / name).is_file():
+            return dict(load_template_config(tree / name, quiet=True))
+    return {}
 
 
 def git_url(src_path: str) -> str | None:

@@ -53,6 +53,8 @@ class NewServiceReport:
     files: list[str]
     #: what an imported AsyncAPI document held that the model does not keep
     warnings: list[str] = field(default_factory=list)
+    #: where each setting came from: a config file, or "--trust" (docs/templates.md)
+    settings: dict[str, str] = field(default_factory=dict)
 
 
 def new_service(request: NewServiceRequest) -> NewServiceReport:
@@ -88,7 +90,14 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     bundled = request.template is None and config.template is None
     if request.template is None and config.template is not None:
         request.vcs_ref = request.vcs_ref or config.vcs_ref
+    settings = dict(config.origins)
+    settings.pop("trusted", None)
+    if request.trust:
+        settings["trusted"] = "--trust"
+    elif config.trusts(template):
+        settings["trusted"] = config.origins["trusted"]
     request.trust = request.trust or config.trusts(template)
+    warnings += config.ignored
     if bundled:
         # the bundled template's version goes into evtgen's store, so `update` finds it
         from evtgen import __version__
@@ -109,6 +118,7 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
         answers=recorded_answers(dest),
         files=files,
         warnings=warnings,
+        settings=settings,
     )
 
 

@@ -78,6 +78,9 @@ class RepoUpdate:
     diff: str = ""  # --dry-run: the merged result against the working tree
     git_calls: int = 0
     layers: list[LayerUpdate] = field(default_factory=list)  # base first, then overlays
+    #: where the trust that let the template's code run came from: "--trust" or a file
+    settings: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # config the update did not honour
 
 
 @dataclass
@@ -261,11 +264,15 @@ def _update_layer(
     if base_sha == target_sha and new_answers == recorded.answers:
         layer.status = "up-to-date"
         return
-    # --trust, or a source the user's or the repo's config trusts (docs/templates.md)
-    trusted = options.trust or load_config(repo).trusts(recorded.src_path)
+    # --trust, or a source the user's own config trusts (docs/templates.md)
+    config = load_config(repo)
+    trusted = options.trust or config.trusts(recorded.src_path)
+    report.warnings = list(config.ignored)
+    if trusted:
+        report.settings["trusted"] = "--trust" if options.trust else config.origins["trusted"]
     if not trusted:
-        code = set(template_code(source.tree(target_sha)))
-        code |= {c for c in template_code(source.tree(base_sha)) if c == "Jinja extensions"}
+        code = set(template_code(source.tree(target_sha)))  # named: `!include`d ones too
+        code |= {c for c in template_code(source.tree(base_sha)) if c.startswith("Jinja")}
         if code:
             raise RepoProblem(
                 f"the template {source.name} has {', '.join(sorted(code))}, which run code "
