@@ -303,11 +303,14 @@ def commit_all(repo: Repo, path: Path, message: str, *, verify: bool = True) -> 
 
 
 def restore(repo: Repo, path: Path, start: str, detached: bool, branch: str | None) -> None:
-    """Undo an update: the work tree back to HEAD, new files under `path` removed, and
-    with `branch`, back on `start` and `branch` deleted."""
+    """Undo an update: the files under `path` back to HEAD, new files under `path`
+    removed, and with `branch`, back on `start` and `branch` deleted. Only `path`: it
+    is what the update checked clean and wrote; elsewhere in a monorepo may be others'
+    uncommitted work."""
     with _mapped(f"restoring {path}"):
-        repo.head.reset(index=True, working_tree=True)
-        # GitPython has no clean of its own
+        # `git checkout HEAD -- path`: index and work tree of that path only (GitPython
+        # has no path-limited reset, nor a clean of its own)
+        repo.git.checkout("HEAD", "--", _pathspec(path))
         repo.git.clean("-q", "-fd", "--", _pathspec(path))
         if branch:
             # HEAD is where `start` is: only the ref changes, as `git switch` would

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evtgen.gitrepo import merge_file
+from evtgen.placing import write_atomic
 from evtgen.sources import Render
 
 RENAME_SIMILARITY = 0.5  # as git's default for -M
@@ -308,21 +309,6 @@ def _in_line_endings_of(
     return converted[0], converted[1]
 
 
-def _write(target: Path, content: bytes) -> None:
-    """Write over a file, also one the team made read-only (it stays read-only)."""
-    try:
-        target.write_bytes(content)
-    except PermissionError:
-        mode = target.stat().st_mode
-        if mode & stat.S_IWUSR:
-            raise  # not the file's own bits: the directory, or another owner
-        os.chmod(target, mode | stat.S_IWUSR)
-        try:
-            target.write_bytes(content)
-        finally:
-            os.chmod(target, stat.S_IMODE(mode))
-
-
 def apply_plan(repo: Path, plan: Plan) -> None:
     """Write the plan into the working tree."""
     for o in plan.outcomes:
@@ -337,9 +323,7 @@ def apply_plan(repo: Path, plan: Plan) -> None:
             if o.link:
                 os.symlink(o.content.decode(), target)
             else:
-                _write(target, o.content)
-                if o.mode is not None:
-                    os.chmod(target, o.mode)
+                write_atomic(target, o.content, o.mode)  # a kill leaves it old or new
             if o.source:
                 (repo / o.source).unlink(missing_ok=True)
                 _prune_empty_dirs(repo, (repo / o.source).parent)

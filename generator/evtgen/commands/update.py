@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from evtgen import gitrepo
 from evtgen.config import load_config
 from evtgen.errors import UsageError
+from evtgen.placing import write_atomic
 from evtgen.sources import (
     Recorded,
     Renderer,
@@ -321,7 +322,7 @@ def _update_layer(
         _run_template_code(source, recorded, target_sha, repo, new_answers, "before")
     apply_plan(repo, plan)
     if answers_changed:
-        answers_path.write_bytes(answers_text)
+        write_atomic(answers_path, answers_text)
     if trusted:
         _run_template_code(source, recorded, target_sha, repo, new_answers, "after")
 
