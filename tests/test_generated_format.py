@@ -11,6 +11,7 @@ repo installs.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -119,3 +120,48 @@ def test_the_check_sees_a_file_the_template_would_leave_unformatted(rendered: Pa
         assert done.returncode == 1 and "app.py" in done.stdout + done.stderr, done.stdout
     finally:
         app.write_text(original)
+
+
+#: The modules of FastStream and aiokafka a generated service may import: their public
+#: API (what their docs import from), nothing below it.
+PUBLIC_MODULES = re.compile(
+    r"(faststream|faststream\.(kafka|rabbit|nats|redis|asgi|opentelemetry|prometheus)"
+    r"(\.(opentelemetry|prometheus|annotations))?|aiokafka|aiokafka\.(errors|structs))$"
+)
+IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\s+(.+)|import\s+([\w.]+))", re.MULTILINE)
+#: An attribute of someone else's object that starts with `_`: `x._producer`, not `self._x`.
+PRIVATE_ATTRIBUTE = re.compile(r"(?<![\w.])(?!self\b|cls\b)[A-Za-z_]\w*(?:\.\w+)*\._[a-z]\w*")
+
+
+def test_generated_services_use_no_private_faststream_or_aiokafka_name(rendered: Path) -> None:
+    found: list[str] = []
+    for path in sorted(rendered.rglob("*.py")):
+        text = path.read_text()
+        where = path.relative_to(rendered)
+        for match in IMPORT.finditer(text):
+            module = match.group(1) or match.group(3)
+            if not module.startswith(("faststream", "aiokafka")):
+                continue
+            names = match.group(2) or ""
+            if not PUBLIC_MODULES.match(module) or any(
+                n.strip().startswith("_") for n in names.split(",")
+            ):
+                found.append(f"{where}: {match.group(0).strip()}")
+        found += [f"{where}: {m.group(0)}" for m in PRIVATE_ATTRIBUTE.finditer(text)]
+        found += [f"{where}: gc.freeze" for _ in re.finditer(r"\bgc\.freeze\(", text)]
+    assert not found, "private names in generated code:\n" + "\n".join(found)
+
+
+def test_the_private_name_check_sees_what_it_looks_for(tmp_path: Path) -> None:
+    (tmp_path / "x.py").write_text(
+        "from faststream.kafka.publisher.producer import AioKafkaFastProducerImpl\n"
+        "producer = broker.config.producer._producer.producer\n"
+        "gc.freeze()\n"
+        "self._mine = 1\n"
+    )
+    with pytest.raises(AssertionError) as seen:
+        test_generated_services_use_no_private_faststream_or_aiokafka_name(tmp_path)
+    assert "AioKafkaFastProducerImpl" in str(seen.value)
+    assert "broker.config.producer._producer" in str(seen.value)
+    assert "gc.freeze" in str(seen.value)
+    assert "self._mine" not in str(seen.value)

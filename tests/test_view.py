@@ -84,9 +84,19 @@ def test_subscribers_and_publishers_follow_the_policies() -> None:
             "channel": "payments.payment-authorized.v1",
             "dead_letter_channel": "payments.payment-authorized.v1.dlq",
             "policies": ["confirm_when_paid"],
+            # ConfirmOrder loads the Order it names: read for a whole batch at once
+            "loads": [
+                {
+                    "policy": "confirm_when_paid",
+                    "aggregate_snake": "order",
+                    "id": "order_id",
+                    "id_python": "UUID",
+                }
+            ],
             "saga": None,
         }
     ]
+    assert view["preloaded"] == ["order"]
     assert [e["event"] for e in view["emitted"]] == ["OrderPlaced", "OrderConfirmed"]
 
 

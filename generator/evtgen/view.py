@@ -73,6 +73,10 @@ def model_view(model: Model) -> dict[str, Any]:
         # the README's event-flow diagram (Mermaid), drawn by evtgen.flow
         "flow": flow_mermaid(model),
     }
+    # the kinds of aggregate Service.preload reads for a batch
+    view["preloaded"] = sorted(
+        {load["aggregate_snake"] for c in view["consumed"] for load in c["loads"]}
+    )
     # Kubernetes manifests: a Strimzi topic for every channel the service consumes or
     # emits, and its dead-letter channel (deploy.py)
     view["topics"] = topics(
@@ -206,12 +210,18 @@ def _aggregate(aggregate: Aggregate, code: dict[str, list[str]]) -> dict[str, An
     }
 
 
+def _creates(model: Model, command: Command) -> bool:
+    """Whether the command makes a new aggregate (it carries no identity of one)."""
+    id_field = model.aggregate(command.aggregate).id_field
+    return not any(
+        f.name == id_field.name and assignable(f.type, id_field.type) for f in command.fields
+    )
+
+
 def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict[str, Any]:
     aggregate = model.aggregate(command.aggregate)
     id_field = aggregate.id_field
-    creates = not any(
-        f.name == id_field.name and assignable(f.type, id_field.type) for f in command.fields
-    )
+    creates = _creates(model, command)
     changes = [
         f.attr
         for f in aggregate.fields
@@ -296,6 +306,17 @@ def _policy(model: Model, policy: Policy, code: dict[str, list[str]]) -> dict[st
     }
 
 
+def _load(model: Model, policy: Policy) -> dict[str, Any]:
+    """The aggregate a policy's command loads, by its identity."""
+    aggregate = model.aggregate(model.command(policy.then).aggregate)
+    return {
+        "policy": snake(policy.name),
+        "aggregate_snake": snake(aggregate.name),
+        "id": aggregate.id_field.attr,
+        "id_python": aggregate.id_field.type.python(),
+    }
+
+
 def _consumed(model: Model, event: Event) -> dict[str, Any]:
     """A subscriber: one per consumed event, running every policy on it."""
     return {
@@ -304,6 +325,12 @@ def _consumed(model: Model, event: Event) -> dict[str, Any]:
         "channel": event.channel,
         "dead_letter_channel": dead_letter_channel(event.channel),
         "policies": [snake(p.name) for p in model.policies_for(event)],
+        # the aggregates its policies' commands load (one query for a whole batch)
+        "loads": [
+            _load(model, p)
+            for p in model.policies_for(event)
+            if not _creates(model, model.command(p.then))
+        ],
         "saga": None,  # or what the saga's orchestrator does with it: "start" or "reply"
     }
 
@@ -323,6 +350,7 @@ def _saga_consumed(model: Model) -> list[dict[str, Any]]:
             "channel": e.channel,
             "dead_letter_channel": dead_letter_channel(e.channel),
             "policies": [],
+            "loads": [],
             "saga": kind,
         }
         for e, kind in [(start, "start"), *((r, "reply") for r in model.saga.replies)]

@@ -12,15 +12,28 @@ good events; reports the poison message as the dead-letter channel has it (earli
 runs' are left out), the good ones' outputs and the service's failure counts.
 redelivery: an event, its output awaited, (with --kill) the service killed (SIGKILL)
 and started again, the same event (same `ce_id`) delivered again, then another event; reports
-how many outputs each caused. The settings (RETRY_*, DEDUPE_URL) come from the
-environment, which the service process inherits.
+how many outputs each caused.
+crash: --count events (each its own order, --pace a second), the service SIGKILLed
+--kills times at random moments while it works and started again each time; reports the inputs with
+no output, the inputs that caused two different outputs (executed twice), the
+outputs that came twice with the same event id (re-sent by the outbox relay, which
+a consumer can tell), and the stored state: every order confirmed, once (version 1),
+as a run without kills leaves it.
+The settings (RETRY_*, DATABASE_URL) come from the environment, which the service
+process inherits; the state is in a fresh DATA_DIR (SQLite) unless DATABASE_URL is set.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import random
+import sqlite3
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -289,15 +302,191 @@ async def redelivery(args: argparse.Namespace, codec: Codec, service: Service) -
     }
 
 
+async def stored_orders(package: str, data_dir: str) -> list[tuple[int, dict[str, Any]]]:
+    """(version, state) of every stored order: SQLite under `data_dir`, else the
+    DATABASE_URL the service used."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        with sqlite3.connect(Path(data_dir) / "state.db") as db:
+            rows = db.execute("SELECT version, state FROM aggregate_order").fetchall()
+        return [(version, json.loads(state)) for version, state in rows]
+    database = __import__(f"{package}.platform.database", fromlist=["Database"])
+    scratch = database.Database(url, pooled=False)
+    async with (await scratch.engine()).connect() as connection:
+        found = await connection.exec_driver_sql("SELECT version, state FROM aggregate_order")
+        rows = [
+            (version, state if isinstance(state, dict) else json.loads(state))
+            for version, state in found
+        ]
+    await scratch.close()
+    return rows
+
+
+async def empty_database(package: str) -> None:
+    """The service's tables on DATABASE_URL emptied: the stored state is this run's."""
+    database = __import__(f"{package}.platform.database", fromlist=["Database"])
+    __import__(f"{package}.app")  # every aggregate's table known
+    scratch = database.Database(os.environ["DATABASE_URL"], pooled=False)
+    async with (await scratch.engine()).begin() as connection:
+        for table in reversed(database.metadata.sorted_tables):
+            await connection.execute(table.delete())
+    await scratch.close()
+
+
+async def crash(args: argparse.Namespace, codec: Codec, service: Service) -> dict[str, Any]:
+    run = uuid.uuid4().hex[:8]
+    os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix=f"crash-{run}-"))
+    if os.environ.get("DATABASE_URL"):
+        await empty_database(args.package)
+    inputs = [
+        (codec.encode_input(i + 1), headers(codec, f"crash-{run}-{i}", f"in-{run}-{i}"))
+        for i in range(args.count)
+    ]
+    wanted = {h["correlation_id"] for _, h in inputs}
+    seen: list[tuple[str, bytes, dict[str, str]]] = []
+    rng = random.Random(args.seed)
+
+    def arrived() -> set[str]:
+        return {h.get("correlation_id", "") for _, _, h in seen} & wanted
+
+    service.start()
+    await service.ready()
+    kills = 0
+    async with CLIENTS[args.broker](args.url, args.input_channel, [args.output_channel]) as (
+        publish,
+        received,
+    ):
+        collecting = asyncio.create_task(collect(received, lambda: False, seen))
+
+        async def paced() -> None:  # spread over seconds, so the kills fall while it works
+            for start in range(0, len(inputs), 100):
+                await publish(inputs[start : start + 100])
+                await asyncio.sleep(100 / args.pace)
+
+        sending = asyncio.create_task(paced())
+        deadline = time.monotonic() + args.timeout
+        while kills < args.kills and time.monotonic() < deadline:
+            await asyncio.sleep(rng.uniform(0.3, 2.5))  # while it works, at random
+            if len(arrived()) == len(wanted):
+                break
+            service.kill()  # SIGKILL: whatever the process kept in memory is gone
+            kills += 1
+            service.start()
+            await service.ready()
+        await sending
+        while len(arrived()) < len(wanted) and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(3)  # anything executed twice would have come out by now
+        collecting.cancel()
+        with suppress(asyncio.CancelledError):
+            await collecting
+    code, _ = service.stop()
+    # per input: the distinct event ids of its outputs (two: it ran twice)
+    ids: dict[str, set[str]] = {}
+    copies = 0
+    for _, _, h in seen:
+        cid = h.get("correlation_id", "")
+        if cid in wanted:
+            if h.get("ce_id", "") in ids.setdefault(cid, set()):
+                copies += 1
+            ids[cid].add(h.get("ce_id", ""))
+    orders = await stored_orders(args.package, os.environ["DATA_DIR"])
+    return {
+        "inputs": len(wanted),
+        "kills": kills,
+        "missing": len(wanted - set(ids)),
+        "executed_twice": sum(1 for found in ids.values() if len(found) > 1),
+        "resent_with_the_same_id": copies,
+        "stored_orders": len(orders),
+        "stored_versions": sorted({version for version, _ in orders}),
+        "exit_code": code,
+    }
+
+
+async def outage(args: argparse.Namespace, codec: Codec, service: Service) -> dict[str, Any]:
+    """Events keep coming while the database (DATABASE_URL) is stopped for a while
+    (--db-stop, then --db-start, shell commands): none is lost or run twice."""
+    run = uuid.uuid4().hex[:8]
+    await empty_database(args.package)
+    inputs = [
+        (codec.encode_input(i + 1), headers(codec, f"outage-{run}-{i}", f"in-{run}-{i}"))
+        for i in range(args.count)
+    ]
+    wanted = {h["correlation_id"] for _, h in inputs}
+    seen: list[tuple[str, bytes, dict[str, str]]] = []
+
+    def arrived() -> set[str]:
+        return {h.get("correlation_id", "") for _, _, h in seen} & wanted
+
+    service.start()
+    await service.ready()
+    third = len(inputs) // 3
+    async with CLIENTS[args.broker](args.url, args.input_channel, [args.output_channel]) as (
+        publish,
+        received,
+    ):
+        collecting = asyncio.create_task(collect(received, lambda: False, seen))
+        await publish(inputs[:third])
+        subprocess.run(args.db_stop, shell=True, check=True, capture_output=True)
+        await publish(inputs[third:])  # while the database is away
+        await asyncio.sleep(5)
+        during = len(arrived())
+        ready_during = probe(service.health_port)
+        subprocess.run(args.db_start, shell=True, check=True, capture_output=True)
+        deadline = time.monotonic() + args.timeout
+        while len(arrived()) < len(wanted) and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(3)
+        collecting.cancel()
+        with suppress(asyncio.CancelledError):
+            await collecting
+    code, _ = service.stop()
+    ids: dict[str, set[str]] = {}
+    for _, _, h in seen:
+        if h.get("correlation_id", "") in wanted:
+            ids.setdefault(h["correlation_id"], set()).add(h.get("ce_id", ""))
+    return {
+        "inputs": len(wanted),
+        "arrived_while_away": during,
+        "ready_while_away": ready_during,
+        "missing": len(wanted - set(ids)),
+        "executed_twice": sum(1 for found in ids.values() if len(found) > 1),
+        "exit_code": code,
+    }
+
+
+def probe(port: int) -> int:
+    """The readiness probe's status."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=5) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["dead-letter", "redelivery"])
+    parser.add_argument("scenario", choices=["dead-letter", "redelivery", "crash", "outage"])
     add_service_arguments(parser)
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--kill", action="store_true", help="redelivery: kill and restart first")
+    parser.add_argument("--kills", type=int, default=3, help="crash: how many SIGKILLs")
+    parser.add_argument("--seed", type=int, default=None, help="crash: the kills' moments")
+    parser.add_argument("--pace", type=float, default=300, help="crash: inputs per second")
+    parser.add_argument("--db-stop", default="", help="outage: stops the database")
+    parser.add_argument("--db-start", default="", help="outage: starts it again")
     parser.add_argument("--timeout", type=float, default=90)
     args = parser.parse_args()
-    run_scenario(args, dead_letter if args.scenario == "dead-letter" else redelivery)
+    scenarios = {
+        "dead-letter": dead_letter,
+        "redelivery": redelivery,
+        "crash": crash,
+        "outage": outage,
+    }
+    run_scenario(args, scenarios[args.scenario])
 
 
 if __name__ == "__main__":
