@@ -5,8 +5,11 @@ outside the repo (docs/update.md)."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import stat
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,3 +84,80 @@ def test_a_failed_update_in_a_monorepo_undoes_only_what_it_wrote(
     assert (mono / "svc" / "a.txt").read_text() == "a\n"  # the update undone
     assert (mono / "other-team.txt").read_text() == "theirs, not committed yet\n"
     assert (mono / "scratch.txt").read_text() == "untracked\n"
+
+
+def test_a_second_update_of_a_repo_is_refused_naming_the_one_running(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    template = make_template(tmp_path / "tpl", {"a.txt": "a\n"})
+    repo = generate(template, tmp_path / "repo")
+    release(template, "v2.0.0", {"a.txt": "b\n"})
+    # a run in progress: this test's own process, alive on this host
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": "2026-12-03T13:00"}
+    lock = repo / ".git" / "evtgen-update.lock"
+    lock.write_text(json.dumps(holder))
+
+    refused = evtgen("update", repo)
+    assert refused.code == 2
+    assert refused.stderr.count("\n") == 1, refused.stderr
+    assert f"pid {os.getpid()} on {socket.gethostname()} since 2026-12-03T13:00" in refused.stderr
+    assert (repo / "a.txt").read_text() == "a\n" and lock.is_file()
+
+
+def test_the_lock_of_a_killed_update_is_taken_over(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    template = make_template(tmp_path / "tpl", {"a.txt": "a\n"})
+    repo = generate(template, tmp_path / "repo")
+    release(template, "v2.0.0", {"a.txt": "b\n"})
+    killed = subprocess.Popen(["sleep", "60"])
+    killed.kill()
+    killed.wait()
+    holder = {"pid": killed.pid, "host": socket.gethostname(), "started": "2026-12-03T13:00"}
+    (repo / ".git" / "evtgen-update.lock").write_text(json.dumps(holder))
+
+    done = evtgen("update", repo)
+    assert done.code == 0, done.stderr
+    assert (repo / "a.txt").read_text() == "b\n"
+    assert not (repo / ".git" / "evtgen-update.lock").exists()
+
+
+def test_a_branch_update_killed_midway_says_how_to_recover_and_then_succeeds(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    template = make_template(tmp_path / "tpl", {"a.txt": "a\n"})
+    repo = generate(template, tmp_path / "repo")
+    release(template, "v2.0.0", {"a.txt": "b\n"})
+    # what a kill leaves: on the new branch, the update's writes not committed
+    git(repo, "switch", "-q", "-c", "tpl-v2")
+    (repo / "a.txt").write_text("b\n")
+    (repo / "half.txt").write_text("half\n")
+
+    again = evtgen("update", repo, "--branch", "tpl-v2")
+    assert again.code == 2 and again.stderr.count("\n") == 1, again.stderr
+    assert "git branch -D tpl-v2" in again.stderr
+    git(repo, "checkout", "HEAD", "--", ".")
+    git(repo, "clean", "-fd")
+    git(repo, "switch", "-q", "main")
+    left = evtgen("update", repo, "--branch", "tpl-v2")
+    assert left.code == 2 and "git branch -D tpl-v2" in left.stderr, left.stderr
+    git(repo, "branch", "-D", "tpl-v2")
+    done = evtgen("update", repo, "--branch", "tpl-v2")
+    assert done.code == 0, done.stderr
+    assert git(repo, "show", "tpl-v2:a.txt") == "b\n"
+
+
+def test_new_removes_the_staging_folders_of_killed_runs(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    killed = subprocess.Popen(["sleep", "60"])
+    killed.kill()
+    killed.wait()
+    stale = tmp_path / f".orders.evtgen-{killed.pid}-x1y2"
+    (stale / "orders").mkdir(parents=True)
+    running = tmp_path / f".orders.evtgen-{os.getpid()}-z3"  # a live run's: kept
+    running.mkdir()
+    done = evtgen("new", "service", "orders", "--defaults", cwd=tmp_path)
+    assert done.code == 0, done.stderr
+    assert not stale.exists() and running.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [running.name, "orders"]

@@ -283,9 +283,14 @@ def head_state(repo: Repo) -> tuple[str, bool]:
 
 def switch_to_new_branch(repo: Repo, name: str) -> None:
     """`git switch -c name`: a branch at HEAD, checked out (the work tree is unchanged)."""
-    if name.startswith("-") or name in repo.heads:
-        what = "is not a branch name" if name.startswith("-") else "already exists"
-        raise GitFailed(f"branch {name!r} {what} in {repo.working_tree_dir}: give another --branch")
+    if name.startswith("-"):
+        raise GitFailed(f"{name!r} is not a branch name: give another --branch")
+    if name in repo.heads:
+        # an earlier run made it (a review not merged yet, or a run killed midway)
+        raise GitFailed(
+            f"branch {name!r} already exists in {repo.working_tree_dir} (an earlier "
+            f"update's?): give another --branch, or delete it with `git branch -D {name}`"
+        )
     with _mapped(f"creating branch {name} in {repo.working_tree_dir}"):
         branch = repo.create_head(name)
         repo.head.set_reference(branch, logmsg=f"evtgen update: switch to {name}")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from evtgen import gitrepo
 from evtgen.config import load_config
 from evtgen.errors import UsageError
+from evtgen.locks import holding
 from evtgen.placing import write_atomic
 from evtgen.sources import (
     Recorded,
@@ -108,6 +109,7 @@ class _Session:
 
 
 _SESSION: _Session | None = None
+LOCK_NAME = "evtgen-update.lock"  # in the repository's .git directory
 
 
 def _init_worker(run_dir: Path, options: UpdateOptions) -> None:
@@ -201,14 +203,20 @@ def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
     report.from_version = layers[0].commit
     git = _open_git(repo)
     with git:
-        _update_repo(repo, git, layers, session, report)
+        if session.options.dry_run:
+            _update_repo(repo, git, layers, session, report)
+            return
+        # one update at a time in a git repository (a monorepo's services included):
+        # two would interleave their writes and nest conflict markers
+        with holding(Path(git.git_dir) / LOCK_NAME, str(repo)):
+            _update_repo(repo, git, layers, session, report)
 
 
 def _update_repo(
     repo: Path, git: Repo, layers: list[Recorded], session: _Session, report: RepoUpdate
 ) -> None:
     report.git_calls += 1
-    _require_clean_git(repo, git)
+    _require_clean_git(repo, git, session.options.branch)
     # where an undo returns to, when --branch switched away from it: the branch, or the
     # commit of a detached HEAD (a CI checkout); read from .git, no git process
     start, detached = _git(gitrepo.head_state, git) if session.options.branch else ("", False)
@@ -398,10 +406,17 @@ def _open_git(repo: Path) -> Repo:
         ) from err
 
 
-def _require_clean_git(repo: Path, git: Repo) -> None:
+def _require_clean_git(repo: Path, git: Repo, branch: str | None = None) -> None:
     if git.bare:
         raise RepoProblem(f"{repo} is a bare git repository: update a clone's work tree")
     dirty = _git(gitrepo.changed_paths, git, repo)
+    if dirty and branch and _git(gitrepo.head_state, git) == (branch, False):
+        # on the branch an earlier `--branch` run made, with its writes: it was killed
+        raise RepoProblem(
+            f"{repo} is on branch {branch!r} with uncommitted changes, as an interrupted "
+            f"`evtgen update --branch {branch}` leaves it: discard them with `git checkout "
+            f"HEAD -- . && git clean -fd`, switch back and `git branch -D {branch}`, then re-run"
+        )
     if dirty:
         raise RepoProblem(
             f"{repo} has uncommitted changes ({len(dirty)} path(s), e.g. "
