@@ -131,3 +131,18 @@ def test_json_says_where_each_setting_came_from(
         "vcs_ref": str(work / ".evtgen.yml"),
     }
     assert any("`trusted` is read only from your own config" in w for w in report["warnings"])
+
+
+def test_a_template_with_a_symlink_and_a_folder_of_one_name_is_one_line(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    template = plain_template(
+        tmp_path / "tpl", "_subdirectory: project\n_preserve_symlinks: true\n"
+    )
+    (template / "project" / '{{ "foo" }}').mkdir()
+    (template / "project" / '{{ "foo" }}' / "inner.txt").write_text("hi\n")
+    (template / "project" / "foo").symlink_to("elsewhere")
+    done = evtgen("new", "service", "o", "--defaults", "--template", template, cwd=tmp_path)
+    assert done.code == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "two template paths may render to one name" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tpl"]

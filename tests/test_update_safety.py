@@ -161,3 +161,22 @@ def test_new_removes_the_staging_folders_of_killed_runs(
     assert done.code == 0, done.stderr
     assert not stale.exists() and running.is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == [running.name, "orders"]
+
+
+def test_update_never_writes_through_a_symlink_the_repo_committed(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    template = make_template(tmp_path / "tpl", {"a.txt": "a\n"})
+    repo = generate(template, tmp_path / "repo")
+    (repo / "linkdir").symlink_to(elsewhere)
+    commit_all(repo, "a link to elsewhere")
+    release(template, "v2.0.0", {"a.txt": "b\n", "linkdir/planted.txt": "x\n"})
+
+    refused = evtgen("update", repo)
+    assert refused.code == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "linkdir is a symlink" in refused.stderr
+    assert list(elsewhere.iterdir()) == []
+    assert (repo / "a.txt").read_text() == "a\n"
+    assert git(repo, "status", "--porcelain") == ""

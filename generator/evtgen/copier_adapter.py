@@ -114,6 +114,22 @@ def staging_render(*, plain_source: bool = False, **options: Any) -> Iterator[Re
         yield Render(worker)
 
 
+def internal_failure(err: AssertionError) -> str:
+    """An assertion inside Copier, said as what a template author can change: Copier
+    asserts what it expects of a template's files (e.g. that a path it made a folder
+    for is one, which a symlink and a folder rendering to one name break)."""
+    import traceback
+
+    frames = traceback.extract_tb(err.__traceback__)
+    where = next((f for f in reversed(frames) if "copier" in f.filename), None)
+    at = f" in {where.name}" if where else ""
+    return (
+        f"Copier failed on an internal check{at} ({' '.join(str(err).split()) or 'assert'}); "
+        "two template paths may render to one name (a symlink and a folder, say): "
+        "rename one of them"
+    )
+
+
 class AnswersRefused(Exception):
     """The template refuses a set of answers; the message is Copier's reason."""
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evtgen.gitrepo import merge_file
-from evtgen.placing import write_atomic
-from evtgen.sources import Render
+from evtgen.placing import outside, write_atomic
+from evtgen.sources import Render, RepoProblem
 
 RENAME_SIMILARITY = 0.5  # as git's default for -M
 _RENAME_PAIRS_LIMIT = 2500  # beyond this many candidate pairs, only exact renames
@@ -310,7 +310,16 @@ def _in_line_endings_of(
 
 
 def apply_plan(repo: Path, plan: Plan) -> None:
-    """Write the plan into the working tree."""
+    """Write the plan into the working tree; nothing, when a path would land outside
+    it (through a symlinked folder the repo holds, say)."""
+    for o in plan.outcomes:
+        for rel in filter(None, (o.path, o.source)):
+            if (folder := outside(repo, rel)) is not None:
+                raise RepoProblem(
+                    f"{repo}: {folder} is a symlink (or leaves the repo), so writing "
+                    f"{rel} would write outside the repo; nothing was written: replace "
+                    f"{folder} with a real folder, or remove it"
+                )
     for o in plan.outcomes:
         target = repo / o.path
         if o.action == "removed":

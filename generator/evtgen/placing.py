@@ -54,6 +54,20 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def outside(root: Path, relpath: str) -> str | None:
+    """The folder of `relpath` that is a symlink, or that `..` leaves `root` by: a write
+    there would land outside `root`. None when the path stays inside it. The file
+    itself may be a symlink (it is replaced, not followed)."""
+    here = root
+    for part in Path(relpath).parts[:-1]:
+        if part == "..":
+            return relpath
+        here = here / part
+        if here.is_symlink():
+            return here.relative_to(root).as_posix()
+    return None
+
+
 def write_atomic(target: Path, content: bytes, mode: int | None = None) -> None:
     """Replace `target` with `content` by a rename, so a kill leaves it old or new,
     never cut short. The file keeps its mode (also read-only), unless `mode` is given;

@@ -421,6 +421,14 @@ class Renderer:
                 f"the template {source.name} at {sha[:12]} could not be rendered with the "
                 f"recorded answers: {_one_line(err)}"
             ) from err
+        except AssertionError as err:
+            from evtgen.copier_adapter import internal_failure
+
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RepoProblem(
+                f"the template {source.name} at {sha[:12]} could not be rendered: "
+                f"{internal_failure(err)}"
+            ) from err
         try:
             os.replace(staging, final)
         except OSError:  # another process rendered it first

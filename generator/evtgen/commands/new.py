@@ -250,6 +250,12 @@ def _render(
             raise UsageError(
                 f"the template {template} could not be rendered: {_one_line(err)}"
             ) from err
+        except AssertionError as err:
+            from evtgen.copier_adapter import internal_failure
+
+            raise UsageError(
+                f"the template {template} could not be rendered: {internal_failure(err)}"
+            ) from err
         except KeyboardInterrupt as err:
             raise Interrupted("interrupted; nothing was written") from err
 
