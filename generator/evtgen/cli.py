@@ -68,6 +68,9 @@ def new_service(
     dest: Annotated[Path | None, typer.Option(help="Where to create it (default: ./NAME).")] = None,
     model: Annotated[Path | None, typer.Option(help="The event-storming model (YAML).")] = None,
     asyncapi: Annotated[Path | None, typer.Option(help="An AsyncAPI 3.0 document instead.")] = None,
+    ref_root: Annotated[
+        Path | None, typer.Option(help="Where the document's $refs may read (its folder).")
+    ] = None,
     broker: Annotated[str | None, typer.Option(help="kafka, rabbitmq, nats or redis.")] = None,
     schema_format: Annotated[str | None, typer.Option(help="avro or jsonschema.")] = None,
     ci: Annotated[str | None, typer.Option(help="github, tekton, both or none.")] = None,
@@ -93,6 +96,7 @@ def new_service(
             dest=dest,
             model=model,
             asyncapi=asyncapi,
+            ref_root=ref_root,
             broker=broker,
             schema_format=schema_format,
             ci=ci,

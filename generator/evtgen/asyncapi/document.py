@@ -43,11 +43,12 @@ class AsyncApiImport:
     schema_format: str | None = None
 
 
-def load_asyncapi(path: Path, *, service: str) -> AsyncApiImport:
+def load_asyncapi(path: Path, *, service: str, ref_root: Path | None = None) -> AsyncApiImport:
     """Read the document at `path` as the model of `service`; raise ModelError with
-    every problem (file and line) when it cannot be read into a model."""
+    every problem (file and line) when it cannot be read into a model. Its `$ref`s
+    read files under `ref_root` only (default: the document's folder)."""
     problems = Problems()
-    reading = _Reading(path, service, problems)
+    reading = _Reading(path, service, problems, ref_root)
     try:
         model = reading.model()
     except Unreadable:
@@ -66,10 +67,12 @@ def load_asyncapi(path: Path, *, service: str) -> AsyncApiImport:
 class _Reading:
     """One document being read: the readers of each concern, on one problem sink."""
 
-    def __init__(self, path: Path, service: str, problems: Problems) -> None:
+    def __init__(
+        self, path: Path, service: str, problems: Problems, ref_root: Path | None = None
+    ) -> None:
         self.service = service
         self.problems = problems
-        self.docs = Documents(path, problems)
+        self.docs = Documents(path, problems, ref_root)
         self.file = self.docs.file
         self.payloads = Payloads(self.docs, service)
         self.dead_letters = DeadLetters(self.docs)

@@ -33,6 +33,7 @@ class NewServiceRequest:
     dest: Path | None = None
     model: Path | None = None
     asyncapi: Path | None = None
+    ref_root: Path | None = None  # where the document's $refs may read (its folder)
     broker: str | None = None
     schema_format: str | None = None
     ci: str | None = None
@@ -72,7 +73,9 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
         if request.asyncapi is not None:
             from evtgen.asyncapi import load_asyncapi
 
-            imported = load_asyncapi(request.asyncapi, service=request.name)
+            imported = load_asyncapi(
+                request.asyncapi, service=request.name, ref_root=request.ref_root
+            )
             model, warnings = imported.model, [str(w) for w in imported.warnings]
             warnings += _document_answers(answers, imported, request.asyncapi)
         else:
