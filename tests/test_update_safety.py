@@ -180,3 +180,20 @@ def test_update_never_writes_through_a_symlink_the_repo_committed(
     assert list(elsewhere.iterdir()) == []
     assert (repo / "a.txt").read_text() == "a\n"
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_hand_typed_model_answer_is_one_line_naming_the_file(
+    evtgen: Callable[..., Run], tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".copier-answers.yml").write_text(
+        "_commit: v0.1.0\n_src_path: evtgen:bundled\nbroker: kafka\nmodel: 5\n"
+    )
+    git(repo, "init", "-q")
+    commit_all(repo, "answers")
+    for command in ("update", "check"):
+        refused = evtgen(command, repo)
+        assert refused.code == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert f"{repo / '.copier-answers.yml'}:4: `model` is the int '5'" in refused.stderr
+        assert "git log -p .copier-answers.yml" in refused.stderr

@@ -119,6 +119,21 @@ def _read_answers(repo: Path, path: Path) -> Recorded:
             f"{data['_commit']!r}, not a version name; quote it "
             f"(_commit: '<the tag the repo was made from>')"
         )
+    if data["_src_path"] == BUNDLED_SOURCE and not isinstance(data.get("model", {}), dict):
+        # evtgen writes the model's view there; anything else was typed in by hand
+        line = next(
+            (
+                n
+                for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if text.startswith("model:")
+            ),
+            1,
+        )
+        raise RepoProblem(
+            f"{path}:{line}: `model` is the {type(data['model']).__name__} "
+            f"{_one_line(data['model'])[:40]!r}, not the model evtgen wrote there; "
+            f"restore it from git (`git log -p {path.name}` shows what evtgen wrote)"
+        )
     answers = {str(k): v for k, v in data.items() if not str(k).startswith("_")}
     return Recorded(
         answers_relpath=path.name,
