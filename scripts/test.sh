@@ -19,6 +19,7 @@ fi
 .venv/bin/python -m pip install --quiet -e '.[test]'
 npm ci --prefix tests/tools/asyncapi --no-audit --no-fund --loglevel=error
 npm ci --prefix tests/tools/mermaid --no-audit --no-fund --loglevel=error
+npm ci --prefix tests/tools/backstage --no-audit --no-fund --loglevel=error
 # Headless Chromium (Debian's package) shows the fleet page to its tests.
 if ! command -v chromium >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -234,3 +234,33 @@ def test_a_uuid_is_written_as_its_text() -> None:
     written = avro_binary.writer(schema)({"id": value})
     assert written == b"\x48" + str(value).encode()
     assert avro_binary.reader(schema)(written) == {"id": str(value)}
+
+
+def test_nested_records_of_value_objects_are_fastavros_and_round_trip() -> None:
+    """A value object is a nested record, defined once and then named: the compiled
+    code leaves the whole schema to fastavro, which writes and reads it."""
+    address = {
+        "type": "record",
+        "name": "Address",
+        "fields": [{"name": "city", "type": "string"}, {"name": "zip", "type": ["null", "string"]}],
+    }
+    schema = {
+        "type": "record",
+        "name": "Shipped",
+        "namespace": "shop.events",
+        "fields": [
+            {"name": "to", "type": address},
+            {"name": "billing", "type": ["null", "Address"], "default": None},
+            {"name": "stops", "type": {"type": "array", "items": "Address"}},
+        ],
+    }
+    with pytest.raises(avro_binary.Unsupported):
+        avro_binary._writer(address)  # the shape the compiled code does not write
+    record = {
+        "to": {"city": "Ghent", "zip": None},
+        "billing": {"city": "Lyon", "zip": "69001"},
+        "stops": [{"city": "Lille", "zip": "59000"}],
+    }
+    data = avro_binary.writer(schema)(record)
+    assert data == fastavro_write(schema, record)
+    assert avro_binary.reader(schema)(data) == record

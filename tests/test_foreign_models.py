@@ -67,8 +67,8 @@ def one_event(fields: str) -> str:
         # types as other schema languages spell them
         (
             one_event("{address: {street: string, zip: string}}"),
-            "m.yaml:4: field address of event E is a nested object (street, zip); the model "
-            "has no nested records: flatten it into fields of their own (e.g. address_street)",
+            "m.yaml:4: field address of event E is a nested object (street, zip); name it as a "
+            "value object under types: (e.g. Address) and write address: Address",
         ),
         (one_event("{tags: [string]}"), "is a YAML list; write a list field as {type: list"),
         (one_event("{tags: 'list<string>'}"), "write a list field as {type: list, items: <type>}"),
@@ -76,7 +76,8 @@ def one_event(fields: str) -> str:
         (one_event("{name: String}"), "did you mean 'string'? (types are lowercase)"),
         (one_event("{n: integer}"), "did you mean int (32-bit) or long (64-bit)?"),
         (one_event("{at: datetime}"), "did you mean timestamp?"),
-        (one_event("{m: {type: map}}"), "the model has no map type"),
+        (one_event("{m: {type: map}}"), "map field m of event E needs 'values:'"),
+        (one_event("{m: {type: dict}}"), "write a map field as {type: map, values: <type>}"),
         (
             "service: s\naggregates:\n  - {name: A, fields: {id: uuid}}\ncommands:\n"
             "  - {name: C1, aggregate: A, fields: {id: uuid}, emits: [B1]}\n"

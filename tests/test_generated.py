@@ -34,6 +34,9 @@ CASES = [
     ("rich", "rabbitmq", "jsonschema"),
     ("rich", "nats", "avro"),
     ("rich", "redis", "jsonschema"),
+    # value objects (types:) nested, in lists and maps; float; an emoji (issue 19)
+    ("values", "kafka", "avro"),
+    ("values", "nats", "jsonschema"),
     # no events at all
     ("minimal", "kafka", "jsonschema"),
     # the longer names real models have (lines that ruff format would wrap)

@@ -20,6 +20,8 @@ TYPES = [
     *(f"{name}?" for name in SCALARS),
     "{type: enum, symbols: [OPEN, CLOSED]}",
     "{type: list, items: decimal}",
+    "{type: map, values: float}",
+    "{type: map, values: {type: list, items: uuid}, optional: true}",
     "{type: list, items: {type: enum, symbols: [A, B]}, optional: true}",
     '{type: string, optional: true, default: "n/a", doc: kept for audits}',
     "{type: int, default: 3}",
@@ -45,12 +47,14 @@ def test_every_type_of_the_spec_is_in_the_table() -> None:
         "int",
         "long",
         "double",
+        "float",
         "boolean",
         "uuid",
         "timestamp",
         "decimal",
         "enum",
         "list",
+        "map",
     }
 
 

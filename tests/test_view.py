@@ -94,10 +94,20 @@ def test_subscribers_and_publishers_follow_the_policies() -> None:
                 }
             ],
             "saga": None,
+            # in asyncapi.yaml: no document read, so evtgen's own keys
+            "channel_key": "PaymentAuthorized",
+            "message_key": "PaymentAuthorized",
+            "component": "PaymentAuthorized",
+            "channel_doc": {},
+            "message_title": "PaymentAuthorized",
+            "message_doc": {},
+            "operation_key": "receivePaymentAuthorized",
+            "operation_doc": {},
         }
     ]
     assert view["preloaded"] == ["order"]
     assert [e["event"] for e in view["emitted"]] == ["OrderPlaced", "OrderConfirmed"]
+    assert view["contract"] == {"title": "Orders", "version": "0.1.0", "info": {}, "servers": None}
 
 
 def test_the_model_document_reads_back_as_the_same_model() -> None:

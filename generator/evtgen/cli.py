@@ -28,10 +28,14 @@ new_app = typer.Typer(help="Create something new from a template.", no_args_is_h
 schema_app = typer.Typer(help="Check event schemas and register them.", no_args_is_help=True)
 pipeline_app = typer.Typer(help="Check CI/CD pipelines.", no_args_is_help=True)
 template_app = typer.Typer(help="Author and test templates.", no_args_is_help=True)
+contract_app = typer.Typer(
+    help="Check the contracts between the repositories of a system.", no_args_is_help=True
+)
 app.add_typer(new_app, name="new")
 app.add_typer(schema_app, name="schema")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(template_app, name="template")
+app.add_typer(contract_app, name="contract")
 
 
 def _version(value: bool) -> None:
@@ -120,6 +124,66 @@ def new_service(
     )
 
 
+@new_app.command("system")
+def new_system(
+    model: Annotated[
+        Path | None, typer.Option(help="The system model (YAML; default: evtgen's sample).")
+    ] = None,
+    dest: Annotated[
+        Path | None, typer.Option(help="Where to create the repos (default: ./SYSTEM).")
+    ] = None,
+    broker: Annotated[str | None, typer.Option(help="kafka, rabbitmq, nats or redis.")] = None,
+    schema_format: Annotated[str | None, typer.Option(help="avro or jsonschema.")] = None,
+    ci: Annotated[str | None, typer.Option(help="github, tekton, both or none.")] = None,
+    template: Annotated[
+        str | None, typer.Option(help="A Copier template: path or git URL.")
+    ] = None,
+    vcs_ref: Annotated[str | None, typer.Option(help="The template's git ref to use.")] = None,
+    data: Annotated[
+        list[str] | None, typer.Option(help="An answer, KEY=VALUE (repeatable).")
+    ] = None,
+    defaults: Annotated[bool, typer.Option(help="Ask nothing; take the defaults.")] = False,
+    trust: Annotated[bool, typer.Option(help="Let the template run its own code.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
+    """Create a repository per context of a system model, and the system's own."""
+    from evtgen.commands.new_system import NewSystemRequest, render_text
+    from evtgen.commands.new_system import new_system as run
+
+    report = run(
+        NewSystemRequest(
+            model=model,
+            dest=dest,
+            broker=broker,
+            schema_format=schema_format,
+            ci=ci,
+            template=template,
+            vcs_ref=vcs_ref,
+            data=data or [],
+            defaults=defaults,
+            trust=trust,
+        )
+    )
+    _emit(report, as_json, render_text(report))
+
+
+@contract_app.command("check")
+def contract_check(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Repositories, or a directory holding a system's.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
+    """Fail where a consumer cannot read what its producer writes."""
+    from evtgen.commands.contract_check import contract_check as run
+    from evtgen.commands.contract_check import render_text
+
+    report = run(paths)
+    _emit(report, as_json, render_text(report))
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
+
+
 @app.command()
 def update(
     paths: Annotated[list[Path] | None, typer.Argument(help="Repositories to update.")] = None,
@@ -132,9 +196,11 @@ def update(
 ) -> None:
     """Update repositories to a newer version of their template."""
     from evtgen.commands.update import UpdateOptions, update_repos
+    from evtgen.system_update import expand_systems
 
     options = UpdateOptions(to=to, dry_run=dry_run, jobs=jobs, branch=branch, trust=trust)
-    report = update_repos(paths or [], options, progress=_progress)
+    repos = expand_systems(paths or [], dry_run=dry_run, progress=_progress)
+    report = update_repos(repos, options, progress=_progress)
     for warning in {w for r in report.repos for w in r.warnings}:
         print(f"evtgen: warning: {warning}", file=sys.stderr)
     _finish_fleet(report, as_json, _update_text(report))
@@ -203,13 +269,30 @@ def check(
 
     if html is not None and not html.parent.is_dir():
         raise UsageError(f"cannot write {html}: its folder {html.parent} does not exist")
-    report = check_repos(paths or [], progress=_progress)
-    if html is not None:
-        from evtgen.fleet_page import fleet_page, fleet_rows
+    from evtgen.system_update import expand_systems
 
-        html.write_text(fleet_page(fleet_rows(report)), encoding="utf-8")
+    repos = expand_systems(paths or [], dry_run=True)
+    report = check_repos(repos, progress=_progress)
+    if html is not None:
+        from evtgen.fleet_page import context_map_html, fleet_page, fleet_rows
+
+        html.write_text(
+            fleet_page(fleet_rows(report), context_map=_context_map(repos, context_map_html)),
+            encoding="utf-8",
+        )
         _progress(f"wrote the fleet page {html}")
     _finish_fleet(report, as_json, _check_text(report))
+
+
+def _context_map(repos: list[Path], render: Any) -> str:
+    """The fleet page's context map, when the repos meet (none when they cannot be
+    read as a system: the page shows the fleet still)."""
+    from evtgen.commands.contract_check import contract_check
+
+    try:
+        return str(render(contract_check(repos)))
+    except UsageError:
+        return ""
 
 
 def _check_text(report: Any) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from evtgen.commands.check import CheckReport
+    from evtgen.commands.contract_check import ContractReport
 
 STATUSES = ("up to date", "behind", "drifted", "behind and drifted", "failed")
 
@@ -64,7 +65,35 @@ def fleet_rows(report: CheckReport) -> list[FleetRow]:
     return rows
 
 
-def fleet_page(rows: list[FleetRow], title: str = "evtgen fleet") -> str:
+def context_map_html(report: ContractReport) -> str:
+    """The fleet's context map: which repo's events which repo reads, and whether
+    the contract holds there (`evtgen contract check`'s meetings), as a table, with
+    its Mermaid source for a viewer that draws it."""
+    from evtgen.contextmap import map_mermaid
+
+    if not report.meetings:
+        return ""
+    broken = {(f.producer, f.consumer, f.channel) for f in report.findings}
+    rows = "\n".join(
+        f"<tr><td>{html.escape(m.producer)}</td><td>{html.escape(m.consumer)}</td>"
+        f"<td>{html.escape(m.event)}</td><td><code>{html.escape(m.channel)}</code></td>"
+        f"<td>{'holds' if (m.producer, m.consumer, m.channel) not in broken else 'BREAKS'}"
+        "</td></tr>"
+        for m in report.meetings
+    )
+    names = list(dict.fromkeys(n for m in report.meetings for n in (m.producer, m.consumer)))
+    edges = [(m.producer, m.consumer, m.event, False) for m in report.meetings]
+    source = map_mermaid([(n, n) for n in names], edges)
+    return (
+        '<section id="context-map"><h2>Context map</h2>\n'
+        "<table><thead><tr><th>producer</th><th>consumer</th><th>event</th>"
+        f"<th>channel</th><th>contract</th></tr></thead><tbody>\n{rows}\n</tbody></table>\n"
+        f'<details><summary>Mermaid</summary><pre class="mermaid">{html.escape(source)}</pre>'
+        "</details></section>"
+    )
+
+
+def fleet_page(rows: list[FleetRow], title: str = "evtgen fleet", context_map: str = "") -> str:
     data = json.dumps([_row_data(row) for row in rows]).replace("</", "<\\/")
     body = "\n".join(_row_html(row) for row in rows)
     counts = " · ".join(
@@ -78,6 +107,7 @@ def fleet_page(rows: list[FleetRow], title: str = "evtgen fleet") -> str:
         options=options,
         rows=body,
         data=data,
+        context_map=context_map,
     )
 
 
@@ -149,6 +179,7 @@ th[aria-sort=descending]::after {{ content: " ▼"; }}
 {rows}
 </tbody>
 </table>
+{context_map}
 <script id="fleet-data" type="application/json">{data}</script>
 <script>
 (function () {{

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,13 +115,26 @@ class Aggregate:
     @property
     def id_field(self) -> Field:
         """`id`, else `<aggregate>_id`, else the first uuid field, else the first field;
-        never a list, which cannot key a store (the loader refuses aggregates of lists)."""
-        keys = [f for f in self.fields if f.type.kind != "list"] or list(self.fields)
+        never a list, map or value object, which cannot key a store (the loader
+        refuses aggregates of only those)."""
+        keys = [f for f in self.fields if f.type.kind not in ("list", "map", "record")]
+        keys = keys or list(self.fields)
         by_name = {f.name: f for f in keys}
         for candidate in ("id", f"{snake(self.name)}_id"):
             if candidate in by_name:
                 return by_name[candidate]
         return next((f for f in keys if f.type.kind == "uuid"), keys[0])
+
+
+@dataclass(frozen=True)
+class ValueType:
+    """A value object of the model's `types:`: a named record, used as the type of
+    fields of events, commands, aggregates and other value objects."""
+
+    name: str
+    fields: tuple[Field, ...]
+    doc: str = ""
+    line: int = field(default=0, compare=False)  # where the model file defines it
 
 
 @dataclass(frozen=True)
@@ -141,6 +155,9 @@ class Event:
     external: bool = False
     doc: str = ""
     line: int = field(default=0, compare=False)  # where the model file defines it
+    #: the context that publishes an external event, when the model names it
+    #: (docs/system.md): its schema then has the producer's name, not this service's
+    producer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +223,16 @@ class Model:
     events: tuple[Event, ...]
     policies: tuple[Policy, ...]
     saga: Saga | None = None
+    #: the value objects (`types:`), in model order
+    types: tuple[ValueType, ...] = ()
+    #: What an AsyncAPI document read into this model says of itself beyond the
+    #: model (docs/asyncapi.md, "A faithful contract"), so the generated asyncapi.yaml
+    #: keeps its identity: `info` and `servers` as written, and under `events`, by
+    #: event name, the keys and annotations of its channel, message and operations
+    #: (`channel`, `channel_doc`, `message`, `component`, `message_doc`, `send` /
+    #: `receive`: {`key`, `doc`}). Empty for an event-storming model. Not compared:
+    #: the model is what the service does, this is how its contract is worded.
+    contract: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def messages(self) -> tuple[Event, ...]:
@@ -217,6 +244,9 @@ class Model:
     @property
     def package(self) -> str:
         return snake(self.service)
+
+    def value_type(self, name: str) -> ValueType:
+        return next(t for t in self.types if t.name == name)
 
     def aggregate(self, name: str) -> Aggregate:
         return next(a for a in self.aggregates if a.name == name)

@@ -52,3 +52,8 @@ if __name__ == "__main__":
     target = bundled_template() / DEFAULT_MODEL_FILE
     target.write_text(default_model_text(), encoding="utf-8")
     print(f"wrote {target}")
+
+
+def sample_system_path() -> Path:
+    """The system model `evtgen new system` uses when given none (docs/system.md)."""
+    return _PACKAGE / "data" / "sample-system.yaml"

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from evtgen.deploy import topics
-from evtgen.fieldtypes import IMPORTED_NAMES, NEW_IDS, FieldType, assignable
+from evtgen.fieldtypes import IMPORTED_NAMES, NEW_IDS, RECORD, FieldType, assignable
 from evtgen.flow import flow_mermaid
 from evtgen.model import (
     Aggregate,
@@ -25,10 +25,12 @@ from evtgen.model import (
     Policy,
     Saga,
     SagaStep,
+    ValueType,
     dead_letter_channel,
     snake,
 )
-from evtgen.schemas import avro_schema, json_schema
+from evtgen.schemas import avro_schema, json_definition, json_schema
+from evtgen.view_document import contract_view, event_keys, model_document, operation_keys
 
 #: Bumped when the shape of the view changes, so a template can tell.
 VIEW_VERSION = 1
@@ -59,19 +61,29 @@ def model_view(model: Model) -> dict[str, Any]:
         "title": _title(model.service),
         "description": model.description,
         "description_doc": docstring_text(model.description),
-        "aggregates": [_aggregate(a, code) for a in model.aggregates],
+        # value objects, each after those it holds (messages.py defines them in order)
+        "types": [_value_type(t, code) for t in defined_in_order(model)],
+        "aggregates": [_aggregate(model, a, code) for a in model.aggregates],
         "commands": [_command(model, c, code) for c in model.commands],
         "events": [_event(model, e, code) for e in model.messages],
         "policies": [_policy(model, p, code) for p in model.policies],
         "consumed": [_consumed(model, e) for e in model.consumed_events] + _saga_consumed(model),
         "emitted": [
-            {"event": e.name, "snake": snake(e.name), "channel": e.channel}
+            {
+                "event": e.name,
+                "snake": snake(e.name),
+                "channel": e.channel,
+                **event_keys(model, e.name),
+                **operation_keys(model, e.name, "send"),
+            }
             for e in model.sent_events
         ],
         "saga": _saga(model, model.saga, code["saga"]) if model.saga else None,
         "source": model_document(model),
         # the README's event-flow diagram (Mermaid), drawn by evtgen.flow
         "flow": flow_mermaid(model),
+        # catalog-info.yaml: the Backstage entities of the repo (docs/system.md)
+        "catalog": catalog_view(model),
     }
     # the kinds of aggregate Service.preload reads for a batch
     view["preloaded"] = sorted(
@@ -82,8 +94,28 @@ def model_view(model: Model) -> dict[str, Any]:
     view["topics"] = topics(
         [c["channel"] for c in view["consumed"]] + [e["channel"] for e in view["emitted"]]
     )
+    for consumed in view["consumed"]:
+        consumed.update(event_keys(model, consumed["event"]))
+        consumed.update(operation_keys(model, consumed["event"], "receive"))
+    view["contract"] = contract_view(model, _title(model.service))
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
     return view
+
+
+def api_name(service: str) -> str:
+    """The Backstage API entity of a service's events (its schemas/asyncapi.yaml)."""
+    return f"{service}-events"
+
+
+def catalog_view(model: Model) -> dict[str, Any]:
+    """What catalog-info.yaml says: the API the service provides (when it sends
+    anything) and those it consumes (of the producers its model names)."""
+    producers = [e.producer for e in model.subscribed_events if e.external and e.producer]
+    return {
+        "api": api_name(model.service),
+        "provides": [api_name(model.service)] if model.sent_events else [],
+        "consumes": [api_name(p) for p in dict.fromkeys(producers)],
+    }
 
 
 def docstring_text(text: str) -> str:
@@ -123,8 +155,9 @@ def bracketed(indent: int, head: str, opener: str, inner: str, closer: str) -> s
 
 
 def _field(field: Field, code: list[str], *, message: bool = True) -> dict[str, Any]:
-    """A message-class field: `name: python = default`."""
-    python = field.type.python()
+    """A message-class field: `name: python = default` (an aggregate's, with
+    `message=False`, names the value objects in `messages.`)."""
+    python = field.type.python("" if message else "messages.")
     if field.has_default:
         default: str | None = python_literal(field.type, field.default)
     elif field.type.optional:
@@ -158,8 +191,42 @@ def _sample(field: Field, code: list[str]) -> dict[str, str]:
     return {"name": field.attr, "value": value}
 
 
+def zero_of(model: Model, field_type: FieldType) -> str:
+    """A value nobody gave, as Python code outside messages.py: the type table's, or
+    for a value object its class with its fields' zeros (or defaults)."""
+    if field_type.kind != RECORD or field_type.optional:
+        return field_type.zero()
+    fields = model.value_type(field_type.record).fields
+    arguments = ", ".join(
+        f"{f.attr}="
+        + (python_literal(f.type, f.default) if f.has_default else zero_of(model, f.type))
+        for f in fields
+    )
+    return f"messages.{field_type.record}({arguments})"
+
+
+def defined_in_order(model: Model) -> list[ValueType]:
+    """The value objects, each after those its fields name (a class is defined before
+    another's annotation uses it)."""
+    done: list[ValueType] = []
+
+    def visit(value_type: ValueType) -> None:
+        if value_type in done:
+            return
+        for name in (r for f in value_type.fields for r in f.type.records()):
+            visit(model.value_type(name))
+        done.append(value_type)
+
+    for value_type in model.types:
+        visit(value_type)
+    return done
+
+
 def _filled(
-    target: Field, sources: list[tuple[str, tuple[Field, ...]]], code: list[str]
+    target: Field,
+    sources: list[tuple[str, tuple[Field, ...]]],
+    code: list[str],
+    model: Model | None = None,
 ) -> dict[str, Any]:
     """How `target` is filled: the first same-named, fitting field of the sources
     (`copied`, so a test can check it arrived), else its default, else the type's
@@ -170,6 +237,8 @@ def _filled(
                 return {"name": target.attr, "value": f"{prefix}.{field.attr}", "copied": True}
     if target.has_default:
         value = python_literal(target.type, target.default)
+    elif model is not None:
+        value = zero_of(model, target.type)
     else:
         value = target.type.zero()
     code.append(value)
@@ -186,7 +255,23 @@ def _new_id(field: Field, code: list[str]) -> str:
 # -- entries -----------------------------------------------------------------
 
 
-def _aggregate(aggregate: Aggregate, code: dict[str, list[str]]) -> dict[str, Any]:
+def _value_type(value_type: ValueType, code: dict[str, list[str]]) -> dict[str, Any]:
+    return {
+        "name": value_type.name,
+        "snake": snake(value_type.name),
+        "doc": docstring_text(value_type.doc),
+        "fields": [_field(f, code["messages"]) for f in value_type.fields],
+        "samples": [_sample(f, code["samples"]) for f in value_type.fields],
+        "json_schema": json_definition(value_type, asyncapi_ref),
+    }
+
+
+def asyncapi_ref(name: str) -> str:
+    """Where the generated asyncapi.yaml defines a value object."""
+    return f"#/components/schemas/{name}"
+
+
+def _aggregate(model: Model, aggregate: Aggregate, code: dict[str, list[str]]) -> dict[str, Any]:
     id_field = aggregate.id_field
     code["service"].append(id_field.type.python())  # the repository's key type
     code["domain"].append("dataclass")
@@ -204,7 +289,9 @@ def _aggregate(aggregate: Aggregate, code: dict[str, list[str]]) -> dict[str, An
             "]",
         ).removeprefix(f"self.{snake(aggregate.name)}_store: "),
         # a fresh aggregate: its identity and, for every other field, nothing given
-        "blank": [_filled(f, [], code["domain"]) for f in aggregate.fields if f is not id_field],
+        "blank": [
+            _filled(f, [], code["domain"], model) for f in aggregate.fields if f is not id_field
+        ],
         "fields": [_field(f, code["domain"], message=False) for f in aggregate.fields],
         "samples": [_sample(f, code["samples"]) for f in aggregate.fields],
     }
@@ -238,7 +325,7 @@ def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict
             {
                 "name": event.name,
                 "snake": snake(event.name),
-                "fields": [_filled(f, sources, code["domain"]) for f in event.fields],
+                "fields": [_filled(f, sources, code["domain"], model) for f in event.fields],
             }
         )
     return {
@@ -277,6 +364,7 @@ def _role(model: Model, event: Event) -> str:
 
 def _event(model: Model, event: Event, code: dict[str, list[str]]) -> dict[str, Any]:
     return {
+        **event_keys(model, event.name),
         "role": _role(model, event),
         "name": event.name,
         "snake": snake(event.name),
@@ -287,6 +375,8 @@ def _event(model: Model, event: Event, code: dict[str, list[str]]) -> dict[str, 
         "samples": [_sample(f, code["samples"]) for f in event.fields],
         "avro_schema": avro_schema(model, event),
         "json_schema": json_schema(model, event),
+        # in asyncapi.yaml: its value objects are components/schemas
+        "asyncapi_json_schema": json_schema(model, event, asyncapi_ref),
     }
 
 
@@ -301,7 +391,7 @@ def _policy(model: Model, policy: Policy, code: dict[str, list[str]]) -> dict[st
         "then": command.name,
         "then_snake": snake(command.name),
         "command_fields": [
-            _filled(f, [("event", event.fields)], code["service"]) for f in command.fields
+            _filled(f, [("event", event.fields)], code["service"], model) for f in command.fields
         ],
     }
 
@@ -469,41 +559,6 @@ def _step(
     }
 
 
-def saga_document(saga: Saga) -> dict[str, Any]:
-    """The saga as the model file writes it."""
-
-    def message(event: Event) -> dict[str, Any]:
-        written: dict[str, Any] = {
-            "name": event.name,
-            "channel": event.channel,
-            "fields": {f.name: field_document(f) for f in event.fields},
-        }
-        return {**written, "doc": event.doc} if event.doc else written
-
-    steps = []
-    for step in saga.steps:
-        written: dict[str, Any] = {
-            "participant": step.participant,
-            "command": message(step.command),
-            "success": message(step.success),
-        }
-        if step.failure:
-            written["failure"] = message(step.failure)
-        if step.compensation:
-            written["compensation"] = message(step.compensation)
-        written["timeout"] = int(step.timeout) if step.timeout.is_integer() else step.timeout
-        steps.append(written)
-    document: dict[str, Any] = {"name": saga.name}
-    if saga.doc:
-        document["doc"] = saga.doc
-    document["start"] = saga.start
-    for key, value in (("completed", saga.completed), ("failed", saga.failed)):
-        if value:
-            document[key] = value
-    document["steps"] = steps
-    return document
-
-
 # -- imports -----------------------------------------------------------------
 
 
@@ -527,70 +582,3 @@ def _isort_key(name: str) -> tuple[int, str]:
     if name.isupper() and len(name) > 1:
         return 0, name
     return (1 if name[0].isupper() else 2), name
-
-
-# -- the canonical model document ---------------------------------------------
-
-
-def field_document(field: Field) -> Any:
-    """A field as the model file writes it: a bare type name when it can be one."""
-    field_type = field.type
-    if field_type.kind in ("enum", "list") or field.has_default or field.doc:
-        spec: dict[str, Any] = {"type": field_type.kind}
-        if field_type.optional:
-            spec["optional"] = True
-        if field_type.kind == "enum":
-            spec["symbols"] = list(field_type.symbols)
-        if field_type.items is not None:
-            spec["items"] = field_document(Field("items", field_type.items))
-        if field.has_default:
-            spec["default"] = field.default
-        if field.doc:
-            spec["doc"] = field.doc
-        return spec
-    return field_type.kind + ("?" if field_type.optional else "")
-
-
-def model_document(model: Model) -> dict[str, Any]:
-    """The model as plain data in the model file's own format."""
-
-    def fields(items: tuple[Field, ...]) -> dict[str, Any]:
-        return {f.name: field_document(f) for f in items}
-
-    def with_doc(entry: dict[str, Any], doc: str) -> dict[str, Any]:
-        return {**entry, "doc": doc} if doc else entry
-
-    return {
-        "service": model.service,
-        "description": model.description,
-        "aggregates": [{"name": a.name, "fields": fields(a.fields)} for a in model.aggregates],
-        "commands": [
-            with_doc(
-                {
-                    "name": c.name,
-                    "aggregate": c.aggregate,
-                    "fields": fields(c.fields),
-                    "emits": list(c.emits),
-                },
-                c.doc,
-            )
-            for c in model.commands
-        ],
-        "events": [
-            with_doc(
-                {
-                    "name": e.name,
-                    "channel": e.channel,
-                    **({"external": True} if e.external else {}),
-                    "fields": fields(e.fields),
-                },
-                e.doc,
-            )
-            for e in model.events
-        ],
-        "policies": [
-            with_doc({"name": p.name, "when": p.when, "then": p.then}, p.doc)
-            for p in model.policies
-        ],
-        **({"saga": saga_document(model.saga)} if model.saga else {}),
-    }

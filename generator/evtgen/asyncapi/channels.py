@@ -12,7 +12,7 @@ from evtgen.asyncapi.dead_letters import DeadLetters
 from evtgen.asyncapi.documents import Documents
 from evtgen.asyncapi.extensions import X_EXTERNAL, evtgen_correlation, evtgen_envelope
 from evtgen.asyncapi.naming import type_name
-from evtgen.asyncapi.parts import ChannelMessage
+from evtgen.asyncapi.parts import ChannelMessage, annotations_of
 from evtgen.asyncapi.payloads import Payloads
 from evtgen.loader.names import CHANNEL_NAME, TYPE_NAME
 from evtgen.loader.pieces import mapping_at
@@ -34,6 +34,8 @@ class Channels:
         self.payloads = payloads
         self.dead_letters = dead_letters
         self.service = service
+        #: the broker the service will use, when known (the wording of problems)
+        self.broker: str | None = None
 
     def read(self, doc: LineMap) -> dict[str, ChannelMessage]:
         """Each channel's one message, as an event, by channel key."""
@@ -71,9 +73,9 @@ class Channels:
                     line,
                     f"channel {key} carries {len(messages)} messages "
                     f"({', '.join(map(str, messages))}): evtgen maps each channel to one "
-                    "event type (its subscriber decodes one schema, and the Kafka consumer "
-                    "of a channel is one handler); give each message its own channel, "
-                    f"e.g. {split}",
+                    f"event type (its subscriber decodes one schema, and the consumer of "
+                    f"{self.word('a')} is one handler); give each message its own "
+                    f"{self.word()}, e.g. {split}",
                 )
                 continue
             ((msg_key, msg_raw),) = messages.items()
@@ -105,10 +107,36 @@ class Channels:
                 continue
             names[event.name] = str(key)
             external = message.get(X_EXTERNAL)
+            channel_node, _ = self.docs.deref(channels[key], self.docs.file)
+            component = ref.rsplit("/", 1)[-1] if isinstance(ref, str) and "/" in ref else None
+            message_doc = annotations_of(message)
+            if message_doc.get("title") == event.name:
+                del message_doc["title"]  # what evtgen writes anyway
+            contract: dict[str, Any] = {
+                "channel": key,
+                "channel_doc": annotations_of(channel_node),
+                "message": msg_key,
+                "component": component or event.name,
+                "message_doc": message_doc,
+            }
             found[str(key)] = ChannelMessage(
-                str(key), event, id(message), external if isinstance(external, bool) else None
+                str(key),
+                event,
+                id(message),
+                external if isinstance(external, bool) else None,
+                contract,
             )
         return found
+
+    def word(self, article: str = "") -> str:
+        """What a channel is on the broker in use, in the problems' wording."""
+        word = CHANNEL_WORDS.get(self.broker or "", "channel")
+        return f"{article} {word}" if article else word
+
+    def wildcards(self) -> str:
+        if self.broker is None:
+            return "Kafka topics and Redis streams have no wildcards"
+        return f"each event has one {self.word()}, on which it is published and consumed"
 
     def channel_extras(self, channel: LineMap, file: str, key: str) -> None:
         for extra in ("servers", "parameters", "bindings"):
@@ -212,8 +240,8 @@ class Channels:
                     file,
                     line,
                     f"channel {key}: parameter {{{name}}} of address {address!r} {what}: "
-                    "a generated service publishes and subscribes to fixed channels (Kafka "
-                    "topics and Redis streams have no wildcards); give the parameter a "
+                    f"a generated service publishes and subscribes to fixed channels "
+                    f"({self.wildcards()}); give the parameter a "
                     f"`default:` (or an `enum:` of one value){where}, or give the channel "
                     "a fixed address",
                 )
@@ -340,6 +368,15 @@ class Channels:
                     messages.line_of(key),
                     f"message {key} is on no channel: it is not kept (no event)",
                 )
+
+
+#: What a channel is on each broker, as evtgen uses it (docs/asyncapi.md).
+CHANNEL_WORDS = {
+    "kafka": "Kafka topic",
+    "rabbitmq": "RabbitMQ routing key",
+    "nats": "NATS subject",
+    "redis": "Redis stream",
+}
 
 
 def dotted(address: str) -> str:

@@ -3,6 +3,7 @@ its channels, operations and flow, each read by the module of its concern."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,23 @@ from typing import Any
 from evtgen.asyncapi.channels import Channels
 from evtgen.asyncapi.dead_letters import DeadLetters
 from evtgen.asyncapi.documents import Documents, Unreadable
-from evtgen.asyncapi.extensions import X_AGGREGATES, X_COMMANDS, X_POLICIES
-from evtgen.asyncapi.flow import derived_flow, flow_matches_operations, recorded_flow
+from evtgen.asyncapi.extensions import (
+    X_AGGREGATES,
+    X_COMMANDS,
+    X_LOCAL_SERVER,
+    X_POLICIES,
+    X_TYPES,
+)
+from evtgen.asyncapi.flow import (
+    derived_flow,
+    flow_matches_operations,
+    recorded_flow,
+    recorded_types,
+)
 from evtgen.asyncapi.operations import Operations
+from evtgen.asyncapi.parts import ChannelMessage, Operation, as_data
 from evtgen.asyncapi.payloads import Payloads
+from evtgen.asyncapi.v2 import from_v2
 from evtgen.loader.checks import cross_check
 from evtgen.model import Model
 from evtgen.problems import Problem, Problems
@@ -43,12 +57,17 @@ class AsyncApiImport:
     schema_format: str | None = None
 
 
-def load_asyncapi(path: Path, *, service: str, ref_root: Path | None = None) -> AsyncApiImport:
+def load_asyncapi(
+    path: Path, *, service: str, broker: str | None = None, ref_root: Path | None = None
+) -> AsyncApiImport:
     """Read the document at `path` as the model of `service`; raise ModelError with
-    every problem (file and line) when it cannot be read into a model. Its `$ref`s
-    read files under `ref_root` only (default: the document's folder)."""
+    every problem (file and line) when it cannot be read into a model. `broker`, the
+    one the service will use when the caller knows it, words the problems (else the
+    servers' broker does). Its `$ref`s read files under `ref_root` only (default: the
+    document's folder)."""
     problems = Problems()
     reading = _Reading(path, service, problems, ref_root)
+    reading.wanted_broker = broker
     try:
         model = reading.model()
     except Unreadable:
@@ -62,6 +81,10 @@ def load_asyncapi(path: Path, *, service: str, ref_root: Path | None = None) -> 
         reading.broker,
         formats.pop() if len(formats) == 1 else None,
     )
+
+
+#: The 2.x versions read (2.0.0 to 2.6.0).
+V2 = re.compile(r"^2\.[0-6]\.\d+$")
 
 
 class _Reading:
@@ -79,6 +102,7 @@ class _Reading:
         self.channels = Channels(self.docs, self.payloads, self.dead_letters, service)
         self.operations = Operations(self.docs, self.dead_letters)
         self.broker: str | None = None
+        self.wanted_broker: str | None = None
 
     def model(self) -> Model | None:
         doc = self.docs.load(self.docs.path)
@@ -89,15 +113,24 @@ class _Reading:
             )
             raise Unreadable
         version = doc.get("asyncapi")
-        if not isinstance(version, str) or not version.startswith("3."):
+        if isinstance(version, str) and V2.match(version):
+            self.problems.warn(
+                file,
+                doc.line_of("asyncapi"),
+                f"read as AsyncAPI {version}: a channel's subscribe is what the service "
+                "sends, its publish what it receives; schemas/asyncapi.yaml is 3.0",
+            )
+            doc = from_v2(doc)
+            self.docs.files[self.docs.file] = doc  # its `#/...` references are 3.0's now
+        elif not isinstance(version, str) or not version.startswith("3."):
             self.problems.fail(
                 file,
                 doc.line_of("asyncapi"),
-                f"asyncapi: {version!r}: only AsyncAPI 3.x documents are read "
-                "(convert a 2.x one with `asyncapi convert`)",
+                f"asyncapi: {version!r}: evtgen reads AsyncAPI 3.x and 2.0 to 2.6 documents",
             )
             raise Unreadable
         self.ignored_root(doc)
+        self.channels.broker = self.wanted_broker or self.broker
         info, _ = self.docs.deref(doc.get("info"), file)
         description = ""
         if isinstance(info, LineMap) and isinstance(info.get("description"), str):
@@ -118,6 +151,10 @@ class _Reading:
         # What the model file's own rules find is said after the document's problems,
         # and checked across entries only when the document had none.
         rules = Problems()
+        # the value objects evtgen recorded (every one, in the model's order), else
+        # those the payloads hold
+        types = list(recorded_types(rules.in_file(file), doc).values())
+        types = types or self.payloads.value_types()
         if any(k in doc for k in (X_AGGREGATES, X_COMMANDS, X_POLICIES)):
             out = self.problems.in_file(file)
             aggregates, commands, policies = recorded_flow(out, rules.in_file(file), doc)
@@ -131,11 +168,42 @@ class _Reading:
             commands=tuple(commands),
             events=tuple(events),
             policies=tuple(policies),
+            types=tuple(types),
+            contract=self.contract(doc, messages, operations),
         )
         if not self.problems.errors:  # else its findings would only echo what was refused
             cross_check(rules.in_file(file), model)
         self.problems.extend(rules)
         return model
+
+    def contract(
+        self, doc: LineMap, messages: dict[str, ChannelMessage], operations: list[Operation]
+    ) -> dict[str, Any]:
+        """How the document words what the model holds (Model.contract)."""
+        info, _ = self.docs.deref(doc.get("info"), self.file)
+        events: dict[str, dict[str, Any]] = {}
+        for msg in messages.values():
+            events[msg.event.name] = dict(msg.contract)
+        for op in operations:
+            entry = events.get(op.msg.event.name)
+            if entry is not None and op.action not in entry:  # the first of its action
+                entry[op.action] = {"key": op.op_id, "doc": op.doc}
+        contract: dict[str, Any] = {
+            "info": as_data(info) if isinstance(info, LineMap) else {},
+            "events": events,
+        }
+        servers = doc.get("servers")
+        if isinstance(servers, LineMap):
+            kept = {str(k): self.docs.deref(v, self.file)[0] for k, v in servers.items()}
+            # the broker on this machine evtgen itself describes is not the document's
+            kept = {
+                k: as_data(v)
+                for k, v in kept.items()
+                if not (isinstance(v, LineMap) and v.get(X_LOCAL_SERVER) is True)
+            }
+            if kept:
+                contract["servers"] = kept
+        return contract
 
     def ignored_root(self, doc: LineMap) -> None:
         for key in doc:
@@ -145,7 +213,7 @@ class _Reading:
             if key == "servers":
                 self.servers(doc[key], line)
             elif isinstance(key, str) and key.startswith("x-"):
-                if key not in (X_AGGREGATES, X_COMMANDS, X_POLICIES):
+                if key not in (X_TYPES, X_AGGREGATES, X_COMMANDS, X_POLICIES):
                     self.problems.warn(self.file, line, f"extension {key} is not kept")
             else:
                 self.problems.fail(
@@ -171,6 +239,6 @@ class _Reading:
         self.problems.warn(
             self.file,
             line,
-            f"servers are not kept: {what}; a generated service takes its broker's "
-            "address from BROKER_URL",
+            f"servers are only described: {what}; schemas/asyncapi.yaml keeps them, and "
+            "a generated service takes its broker's address from BROKER_URL",
         )

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
+from urllib.request import urlopen
 
 from evtgen.asyncapi.extensions import X_COMMANDS
 from evtgen.json_refs import MISSING, unescape, walk
 from evtgen.problems import Problems
 from evtgen.yamllines import LineMap, YamlSyntaxError, load
+
+#: How long a remote `$ref`'s document may take to arrive.
+FETCH_SECONDS = 10
 
 
 class Unreadable(Exception):
@@ -50,9 +55,33 @@ class Documents:
                 raise Unreadable from err
         return self.files[key]
 
+    def fetch(self, url: str, line_from: tuple[str, int]) -> Any:
+        """A remote document a `$ref` names, fetched once; one line naming the URL
+        when it cannot be."""
+        if url not in self.files:
+            try:
+                with urlopen(url, timeout=FETCH_SECONDS) as response:
+                    text = response.read().decode("utf-8")
+            except (OSError, ValueError, UnicodeDecodeError) as err:
+                reason = getattr(err, "reason", None) or getattr(err, "strerror", None) or err
+                self.problems.fail(
+                    *line_from,
+                    f"$ref to {url}: cannot fetch it ({reason}); copy the definition into "
+                    "the document or a file beside it",
+                )
+                raise Unreadable from err
+            try:
+                self.files[url] = load(text, core_schema=True)
+            except YamlSyntaxError as err:
+                self.problems.fail(
+                    *line_from, f"$ref to {url}: YAML/JSON syntax error: {err.message}"
+                )
+                raise Unreadable from err
+        return self.files[url]
+
     def deref(self, value: Any, file: str) -> tuple[Any, str]:
-        """Follow `$ref`s: local pointers and other files beside the document
-        (`other.yaml#/pointer`, `user.avsc`); anything else is refused."""
+        """Follow `$ref`s: local pointers, other files beside the document
+        (`other.yaml#/pointer`, `user.avsc`) and http(s) documents, fetched."""
         fail = self.problems.fail
         seen: set[tuple[str, str]] = set()
         while isinstance(value, LineMap) and "$ref" in value:
@@ -61,15 +90,18 @@ class Documents:
                 fail(file, line, "$ref must be a string such as '#/components/...'")
                 return None, file
             target, _, pointer = ref.partition("#")
-            if "://" in target or target.startswith("//"):
-                fail(
-                    file,
-                    line,
-                    f"$ref {ref!r}: references to remote documents are not supported; "
-                    "copy the definition into the document or a file beside it",
-                )
-                return None, file
-            if target:
+            remote = "://" in target or target.startswith("//") or _is_url(file)
+            if target and remote:
+                url = urljoin(file, target) if _is_url(file) else target
+                if not url.startswith(("http://", "https://")):
+                    fail(file, line, f"$ref {ref!r}: only http(s) documents can be fetched")
+                    return None, file
+                try:
+                    root = self.fetch(url, (file, line))
+                except Unreadable:
+                    return None, file
+                file = url
+            elif target:
                 path = (Path(file).parent / target).resolve()  # symlinks followed
                 if not path.is_relative_to(self.ref_root):
                     # `..`, an absolute path, a symlink out: never read (nor echoed)
@@ -101,6 +133,10 @@ class Documents:
                 return None, file
             value = found
         return value, file
+
+
+def _is_url(file: str) -> bool:
+    return file.startswith(("http://", "https://"))
 
 
 def pointer_in(root: Any, pointer: str) -> Any:

@@ -7,10 +7,13 @@ from __future__ import annotations
 from evtgen.yamllines import LineMap
 
 #: Extensions a document evtgen generated carries, in the model file's format.
+X_TYPES = "x-evtgen-types"
 X_AGGREGATES = "x-evtgen-aggregates"
 X_COMMANDS = "x-evtgen-commands"
 X_POLICIES = "x-evtgen-policies"
 X_EXTERNAL = "x-evtgen-external"
+#: On the `local` server evtgen describes when the model names none (not kept).
+X_LOCAL_SERVER = "x-evtgen-local"
 #: On a channel (and its message and send operation) of a document evtgen generated:
 #: the service's dead-letter channel of the channel with this key (docs/asyncapi.md).
 X_DEAD_LETTER_OF = "x-evtgen-dead-letter-of"

@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from evtgen.asyncapi.extensions import X_AGGREGATES, X_COMMANDS, X_POLICIES
+from evtgen.asyncapi.extensions import X_AGGREGATES, X_COMMANDS, X_POLICIES, X_TYPES
 from evtgen.asyncapi.naming import type_name, unique
 from evtgen.asyncapi.parts import Operation
 from evtgen.fieldtypes import NEW_IDS, FieldType
 from evtgen.loader import sections
 from evtgen.loader.pieces import mapping_at
-from evtgen.model import Aggregate, Command, Event, Field, Policy, pascal
+from evtgen.model import Aggregate, Command, Event, Field, Policy, ValueType, pascal
 from evtgen.problems import FileProblems
 from evtgen.yamllines import LineList, LineMap
 
@@ -24,9 +24,10 @@ def recorded_flow(
     """The flow evtgen recorded when it generated the document: read by the model
     file's own rules (their problems into `rules`; the document's into `out`)."""
     found: dict[str, list[Any]] = {}
+    records = set(recorded_types(rules, doc))
     build: dict[str, Callable[[FileProblems, LineMap, int], Any]] = {
-        X_AGGREGATES: sections.aggregate,
-        X_COMMANDS: sections.command,
+        X_AGGREGATES: lambda o, i, n: sections.aggregate(o, i, n, records),
+        X_COMMANDS: lambda o, i, n: sections.command(o, i, n, records),
         X_POLICIES: sections.policy,
     }
     section = {X_AGGREGATES: "aggregates", X_COMMANDS: "commands", X_POLICIES: "policies"}
@@ -43,6 +44,18 @@ def recorded_flow(
             if (e := make(rules, item, line))
         ]
     return found[X_AGGREGATES], found[X_COMMANDS], found[X_POLICIES]
+
+
+def recorded_types(rules: FileProblems, doc: LineMap) -> dict[str, ValueType]:
+    """The value objects evtgen recorded (`x-evtgen-types`), by name."""
+    value = doc.get(X_TYPES)
+    if not isinstance(value, LineList):
+        return {}
+    holder = mapping_at(doc.line_of(X_TYPES), types=value)
+    entries = sections.items(rules, holder, "types")
+    names = {n for i, _ in entries if isinstance(n := i.get("name"), str)}
+    found = [sections.value_type(rules, item, line, names) for item, line in entries]
+    return {t.name: t for t in found if t}
 
 
 def flow_matches_operations(

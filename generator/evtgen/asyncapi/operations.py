@@ -6,7 +6,7 @@ from __future__ import annotations
 from evtgen.asyncapi.channels import bindings_text
 from evtgen.asyncapi.dead_letters import DeadLetters
 from evtgen.asyncapi.documents import Documents
-from evtgen.asyncapi.parts import ChannelMessage, Operation
+from evtgen.asyncapi.parts import ChannelMessage, Operation, annotations_of
 from evtgen.loader.pieces import mapping_at
 from evtgen.yamllines import LineMap
 
@@ -75,7 +75,7 @@ class Operations:
                             f"operation {op_id}: the reply address is not kept; the reply "
                             f"goes to {reply_msg.event.channel}",
                         )
-            found.append(Operation(str(op_id), action, msg, reply_msg, line))
+            found.append(Operation(str(op_id), action, msg, reply_msg, line, annotations_of(op)))
         return found
 
     def operation_message(
@@ -83,7 +83,16 @@ class Operations:
     ) -> ChannelMessage | None:
         """The channel's message the operation (or reply) is about."""
         wanted = []
-        for raw in op.get("messages") or []:
+        listed = op.get("messages") or []
+        if not isinstance(listed, list):
+            self.problems.fail(
+                file,
+                op.line_of("messages"),
+                f"messages of operation {op_id} must be a list of $refs to its channel's "
+                "messages, e.g. [{$ref: '#/channels/<channel>/messages/<message>'}]",
+            )
+            return None
+        for raw in listed:
             message, _ = self.docs.deref(raw, file)
             if message is not None:
                 wanted.append(id(message))

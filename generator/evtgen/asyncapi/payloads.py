@@ -9,7 +9,7 @@ from evtgen.asyncapi.payloads_avro import AvroPayloads
 from evtgen.asyncapi.payloads_jsonschema import JsonSchemaPayloads
 from evtgen.loader.fields import read_fields
 from evtgen.loader.pieces import mapping_at
-from evtgen.model import Field
+from evtgen.model import Field, ValueType
 from evtgen.yamllines import LineMap
 
 #: The schemaFormats (without their version) read as JSON Schema.
@@ -76,4 +76,23 @@ class Payloads:
         """Checked by the model's own rules (names, defaults), with the document's lines:
         a name is kept as the wire name, the Python attribute is derived from it."""
         item = mapping_at(read.specs.line, fields=read.specs)
-        return read_fields(self.problems.in_file(read.file), item, f"message {read.owner}")
+        return read_fields(
+            self.problems.in_file(read.file), item, f"message {read.owner}", self.records()
+        )
+
+    def records(self) -> set[str]:
+        """The names of the value objects read so far (nested objects and records)."""
+        return set(self.json_schema.records) | set(self.avro.records)
+
+    def value_types(self) -> list[ValueType]:
+        """The value objects the payloads hold, read like their messages."""
+        found = []
+        for name, read in {**self.json_schema.records, **self.avro.records}.items():
+            if read is None:
+                continue
+            item = mapping_at(read.specs.line, fields=read.specs)
+            fields = read_fields(
+                self.problems.in_file(read.file), item, f"type {name}", self.records()
+            )
+            found.append(ValueType(name, fields, read.doc, read.specs.line))
+        return found

@@ -13,7 +13,7 @@ from evtgen.problems import Problems
 from evtgen.schemas import avro_namespace
 from evtgen.yamllines import LineList, LineMap
 
-AVRO_PRIMITIVES = {"string", "int", "long", "double", "boolean"}
+AVRO_PRIMITIVES = {"string", "int", "long", "float", "double", "boolean"}
 
 
 class AvroPayloads:
@@ -21,6 +21,8 @@ class AvroPayloads:
 
     def __init__(self, problems: Problems, service: str) -> None:
         self.problems = problems
+        #: the value objects read (nested records), by name
+        self.records: dict[str, PayloadSpecs | None] = {}
         self.service = service
 
     def read(self, schema: Any, file: str, message: str) -> PayloadSpecs | None:
@@ -54,6 +56,13 @@ class AvroPayloads:
                 file, schema.line_of("fields"), f"Avro record {name} needs a list of fields"
             )
             return None
+        specs = self.record_specs(raw_fields, file, name, f"message {name}")
+        doc = schema.get("doc", "")
+        return PayloadSpecs(specs, file, name, doc.strip() if isinstance(doc, str) else "", name)
+
+    def record_specs(self, raw_fields: LineList, file: str, name: str, what: str) -> LineMap:
+        """A record's fields as field specs (a payload's, or a nested record's: `what`
+        is "message X" or "type X")."""
         specs = mapping_at(raw_fields.line)
         named: dict[str, LineMap] = {}
         for index, item in enumerate(raw_fields):
@@ -64,7 +73,7 @@ class AvroPayloads:
                 )
                 continue
             fname = item["name"]
-            owner = f"field {fname} of message {name}"
+            owner = f"field {fname} of {what}"
             for key in set(item) - {"name", "type", "default", "doc"}:
                 self.problems.warn(file, item.line_of(key), f"{owner}: Avro {key} is not kept")
             spec = self.type_spec(
@@ -81,8 +90,7 @@ class AvroPayloads:
                 spec["doc"] = item["doc"]
             specs[fname] = spec
             specs.key_lines[fname] = line
-        doc = schema.get("doc", "")
-        return PayloadSpecs(specs, file, name, doc.strip() if isinstance(doc, str) else "", name)
+        return specs
 
     def type_spec(
         self,
@@ -109,6 +117,8 @@ class AvroPayloads:
         if isinstance(avro, str):
             if avro in AVRO_PRIMITIVES:
                 return mapping_at(line, type=avro)
+            if avro.rsplit(".", 1)[-1] in self.records:  # a record named before
+                return mapping_at(line, type=avro.rsplit(".", 1)[-1])
             if avro in named or avro.rsplit(".", 1)[-1] in named:
                 return self.type_spec(
                     named.get(avro) or named[avro.rsplit(".", 1)[-1]],
@@ -133,6 +143,8 @@ class AvroPayloads:
             else:
                 unsupported(f"an Avro {base} with logicalType {logical!r}")
             return None
+        if not isinstance(base, str):  # `type: {type: ...}`: a type written inside
+            return self.type_spec(base, file, owner, line, named, record, fname)
         if base in AVRO_PRIMITIVES:
             extra = set(avro) - {"type"}
             if extra:
@@ -160,10 +172,26 @@ class AvroPayloads:
                 avro.get("items"), file, f"the items of {owner}", line, named, record, fname
             )
             return mapping_at(line, type="list", items=items) if items is not None else None
+        if base == "map":
+            values = self.type_spec(
+                avro.get("values"), file, f"the values of {owner}", line, named, record, fname
+            )
+            return mapping_at(line, type="map", values=values) if values is not None else None
         if base == "record":
-            unsupported("a nested record (the model has no nested records; flatten it)")
-        elif base == "map":
-            unsupported("a map (the model has no maps; use a list or fields)")
+            # a value object, named by its record's (short) name
+            name, fields = avro.get("name"), avro.get("fields")
+            if not isinstance(name, str) or not isinstance(fields, LineList):
+                unsupported("a record without a name and a list of fields")
+                return None
+            name = name.rsplit(".", 1)[-1]
+            if name not in self.records:
+                self.records[name] = None
+                specs = self.record_specs(fields, file, name, f"type {name}")
+                doc = avro.get("doc", "")
+                self.records[name] = PayloadSpecs(
+                    specs, file, name, doc.strip() if isinstance(doc, str) else ""
+                )
+            return mapping_at(line, type=name)
         else:
             unsupported(f"of Avro type {base!r}")
         return None

@@ -8,7 +8,9 @@ from typing import Any
 from evtgen.asyncapi.documents import Documents
 from evtgen.asyncapi.parts import PayloadSpecs
 from evtgen.fieldtypes import INT32, INT64, SCALARS
+from evtgen.loader.names import TYPE_NAME
 from evtgen.loader.pieces import mapping_at
+from evtgen.model import pascal
 from evtgen.yamllines import LineMap
 
 #: JSON Schema keywords that only annotate (kept: description and default; others
@@ -51,6 +53,8 @@ class JsonSchemaPayloads:
     def __init__(self, docs: Documents) -> None:
         self.docs = docs
         self.problems = docs.problems
+        #: the value objects read (nested objects), by name
+        self.records: dict[str, PayloadSpecs | None] = {}
 
     def read(self, schema: Any, file: str, message: str) -> PayloadSpecs | None:
         if not isinstance(schema, LineMap):
@@ -68,34 +72,42 @@ class JsonSchemaPayloads:
             )
             return None
         self.unsupported(schema, file, f"payload of message {message}", object_keys=True)
+        specs = self.object_specs(schema, file, f"message {message}")
+        if specs is None:
+            return None
+        doc = schema.get("description", "")
+        return PayloadSpecs(specs, file, message, doc.strip() if isinstance(doc, str) else "")
+
+    def object_specs(self, schema: LineMap, file: str, what: str) -> LineMap | None:
+        """An object schema's properties as field specs (a payload's, or a value
+        object's: `what` is "message X" or "type X")."""
+        whole = f"payload of {what}" if what.startswith("message ") else what
         additional = schema.get("additionalProperties", True)
         if additional is not False:
             self.problems.warn(
                 file,
                 schema.line_of("additionalProperties"),
-                f"payload of message {message} is open (additionalProperties is not false): "
+                f"{whole} is open (additionalProperties is not false): "
                 "evtgen's schemas are closed, so a producer sending more fields fails its "
                 "contract tests",
             )
         properties, props_file = self.docs.deref(schema.get("properties") or mapping_at(0), file)
         required = schema.get("required") or []
         if not isinstance(properties, LineMap) or not isinstance(required, list):
-            self.problems.fail(
-                file, schema.line, f"payload of message {message}: bad properties or required"
-            )
+            self.problems.fail(file, schema.line, f"{whole}: bad properties or required")
             return None
         for name in required:
             if name not in properties:
                 self.problems.fail(
                     file,
                     schema.line_of("required"),
-                    f"payload of message {message} requires {name!r}, which is not a property",
+                    f"{whole} requires {name!r}, which is not a property",
                 )
         specs = mapping_at(properties.line)
         for name, raw in properties.items():
-            owner = f"field {name} of message {message}"
+            owner = f"field {name} of {what}"
             prop, prop_file = self.docs.deref(raw, props_file)
-            spec = self.field_spec(prop, prop_file, owner, properties.line_of(name))
+            spec = self.field_spec(prop, prop_file, owner, properties.line_of(name), pascal(name))
             if spec is None:
                 continue
             optional = spec.get("optional", False)
@@ -115,8 +127,7 @@ class JsonSchemaPayloads:
                 spec["optional"] = True
             specs[name] = spec
             specs.key_lines[name] = properties.line_of(name)
-        doc = schema.get("description", "")
-        return PayloadSpecs(specs, file, message, doc.strip() if isinstance(doc, str) else "")
+        return specs
 
     def single_all_of(self, schema: LineMap, file: str) -> tuple[LineMap, str]:
         """`allOf` of one schema and annotations (a common way to describe a `$ref`:
@@ -129,7 +140,7 @@ class JsonSchemaPayloads:
             return schema, file
         typed = [(b, f) for b, f in resolved if set(b) - JSON_ANNOTATIONS]
         if len(typed) > 1:
-            return schema, file  # a real intersection: refused by the caller
+            return self.merged_objects(schema, file, typed)
         # the typed branch first; annotations beside it, then the schema's own, win
         merged = mapping_at(schema.line)
         notes = [b for b, _ in resolved if not set(b) - JSON_ANNOTATIONS]
@@ -145,6 +156,48 @@ class JsonSchemaPayloads:
                 merged[key] = value
                 merged.key_lines[key] = schema.line_of(key)
         return merged, target_file
+
+    def merged_objects(
+        self, schema: LineMap, file: str, typed: list[tuple[LineMap, str]]
+    ) -> tuple[LineMap, str]:
+        """`allOf` of object schemas (a base and what extends it) is one record: their
+        properties together, each required where one branch requires it; closed
+        unless every branch is open. A property two branches give differently, or
+        branches of other types or files, are left to the caller to refuse."""
+        branches = [self.single_all_of(b, f) for b, f in typed]
+        files = {f for _, f in branches}
+        objects = all(
+            b.get("type", "object") == "object" and "properties" in b for b, _ in branches
+        )
+        if len(files) != 1 or not objects:
+            return schema, file
+        properties = mapping_at(schema.line)
+        required: list[Any] = []
+        open_content = True
+        for branch, _ in branches:
+            given = branch["properties"]
+            if not isinstance(given, LineMap):
+                return schema, file
+            for name, prop in given.items():
+                if name in properties and properties[name] != prop:
+                    self.problems.fail(
+                        file,
+                        given.line_of(name),
+                        f"allOf: property {name!r} is given twice, differently; a record "
+                        "has one type per field",
+                    )
+                properties[name] = prop
+                properties.key_lines[name] = given.line_of(name)
+            required += [r for r in branch.get("required") or [] if r not in required]
+            open_content = open_content and branch.get("additionalProperties", True) is not False
+        merged = mapping_at(schema.line, type="object", properties=properties, required=required)
+        if not open_content:
+            merged["additionalProperties"] = False
+        for key, value in schema.items():
+            if key != "allOf":
+                merged[key] = value
+                merged.key_lines[key] = schema.line_of(key)
+        return merged, files.pop()
 
     def unsupported(
         self, schema: LineMap, file: str, owner: str, object_keys: bool = False
@@ -171,26 +224,38 @@ class JsonSchemaPayloads:
             else:
                 self.problems.warn(file, schema.line_of(key), f"{owner}: {key} is not kept")
 
-    def field_spec(self, prop: Any, file: str, owner: str, line: int) -> LineMap | None:
-        """A JSON Schema property as a field spec in the model file's format."""
+    def field_spec(
+        self, prop: Any, file: str, owner: str, line: int, hint: str = ""
+    ) -> LineMap | None:
+        """A JSON Schema property as a field spec in the model file's format; `hint`
+        names a nested object without a title (the field's name, in PascalCase)."""
         if not isinstance(prop, LineMap):
             if prop is not None:
                 self.problems.fail(file, line, f"{owner} must be a schema")
             return None
         prop, file = self.single_all_of(prop, file)
-        spec = self.type_spec(prop, file, owner, line)
+        spec = self.type_spec(prop, file, owner, line, hint)
         if spec is None:
             return None
         if "default" in prop:
             spec["default"] = prop["default"]
             spec.key_lines["default"] = prop.line_of("default")
-        if isinstance(prop.get("description"), str):
+        # a value object's description is its own, not the field's
+        if isinstance(prop.get("description"), str) and spec.get("type") not in self.records:
             spec["doc"] = prop["description"]
         return spec
 
-    def type_spec(self, prop: LineMap, file: str, owner: str, line: int) -> LineMap | None:
+    def type_spec(
+        self, prop: LineMap, file: str, owner: str, line: int, hint: str = ""
+    ) -> LineMap | None:
         prop, file = self.single_all_of(prop, file)
         prop_line = prop.line or line
+        if isinstance(prop.get("const"), str) and "enum" not in prop:
+            # one value a string field must have: an enum of that one symbol
+            const = mapping_at(prop_line, enum=[prop["const"]])
+            const.update({k: v for k, v in prop.items() if k != "const"})
+            const.key_lines = {**prop.key_lines, "enum": prop.line_of("const")}
+            prop = const
         for key in COMPOSITIONS & set(prop):
             self.problems.fail(
                 file,
@@ -214,7 +279,7 @@ class JsonSchemaPayloads:
             rest = LineMap({k: v for k, v in prop.items() if k != "anyOf"})
             rest.line, rest.key_lines = prop.line, prop.key_lines
             self.unsupported(rest, file, owner)
-            inner = self.type_spec(others[0], file, owner, prop.line_of("anyOf"))
+            inner = self.type_spec(others[0], file, owner, prop.line_of("anyOf"), hint)
             if inner is not None:
                 inner["optional"] = True
             return inner
@@ -250,19 +315,42 @@ class JsonSchemaPayloads:
                 )
                 return None
             item_spec = self.type_spec(
-                items, items_file, f"the items of {owner}", prop.line_of("items")
+                items, items_file, f"the items of {owner}", prop.line_of("items"), hint
             )
             if item_spec is None:
                 return None
             spec = mapping_at(prop_line, type="list", items=item_spec)
-        elif kind == "object":
-            self.problems.fail(
-                file,
-                prop.line_of("type"),
-                f"{owner} is a nested object: the model has no nested records "
-                "(flatten it into fields of the event)",
+        elif kind == "object" and "properties" not in prop and "additionalProperties" in prop:
+            values, values_file = self.docs.deref(prop.get("additionalProperties"), file)
+            if not isinstance(values, LineMap):
+                self.problems.fail(
+                    file,
+                    prop.line_of("additionalProperties"),
+                    f"{owner} is a map without one `additionalProperties` schema",
+                )
+                return None
+            value_spec = self.type_spec(
+                values, values_file, f"the values of {owner}", prop.line_of("type"), hint
             )
-            return None
+            if value_spec is None:
+                return None
+            spec = mapping_at(prop_line, type="map", values=value_spec)
+            handled = handled | {"additionalProperties"}
+        elif kind == "object":
+            # a value object: named by its title, else after its field
+            title = prop.get("title")
+            name = title if isinstance(title, str) and TYPE_NAME.match(title) else hint
+            if name not in self.records:
+                self.records[name] = None  # being read: a type that holds itself ends here
+                fields = self.object_specs(prop, file, f"type {name}")
+                if fields is None:
+                    return None
+                doc = prop.get("description", "")
+                self.records[name] = PayloadSpecs(
+                    fields, file, name, doc.strip() if isinstance(doc, str) else ""
+                )
+            spec = mapping_at(prop_line, type=name)
+            handled = set(prop)
         elif kind == "string":
             fmt = prop.get("format")
             if fmt == "uuid":
@@ -288,7 +376,9 @@ class JsonSchemaPayloads:
                     handled = handled | {"minimum", "maximum"}
                 spec = mapping_at(prop_line, type="long")
         elif kind == "number":
-            spec = mapping_at(prop_line, type="double")
+            spec = mapping_at(
+                prop_line, type="float" if prop.get("format") == "float" else "double"
+            )
             if prop.get("format") not in (None, "double", "float"):
                 self.problems.warn(
                     file,

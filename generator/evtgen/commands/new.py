@@ -73,8 +73,12 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
         if request.asyncapi is not None:
             from evtgen.asyncapi import load_asyncapi
 
+            broker = answers.get("broker")
             imported = load_asyncapi(
-                request.asyncapi, service=request.name, ref_root=request.ref_root
+                request.asyncapi,
+                service=request.name,
+                broker=broker if isinstance(broker, str) else None,
+                ref_root=request.ref_root,
             )
             model, warnings = imported.model, [str(w) for w in imported.warnings]
             warnings += _document_answers(answers, imported, request.asyncapi)

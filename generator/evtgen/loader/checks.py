@@ -15,6 +15,7 @@ def cross_check(out: FileProblems, model: Model) -> None:
     """What no single entry shows: the entries together, as the generated code uses them."""
     seen: dict[str, str] = {}
     entries: list[tuple[str, str, int]] = [
+        *(("type", t.name, t.line) for t in model.types),
         *(("aggregate", a.name, a.line) for a in model.aggregates),
         *(("command", c.name, c.line) for c in model.commands),
         *(("event", e.name, e.line) for e in model.events),
@@ -47,6 +48,7 @@ def cross_check(out: FileProblems, model: Model) -> None:
             )
         generated.setdefault(form, f"{kind} {name}")
         seen[name] = kind
+    _no_record_loops(out, model)
     if not model.aggregates and not model.events:
         out.fail(1, "the model has no aggregates and no events: nothing to generate")
     for command in model.commands:
@@ -171,3 +173,24 @@ def dead_letter_clashes(out: FileProblems, model: Model) -> None:
 
 def _article(noun: str) -> str:
     return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
+def _no_record_loops(out: FileProblems, model: Model) -> None:
+    """A value object may not hold itself, directly or through others: its messages
+    would never end (and neither would its sample)."""
+    holds = {t.name: {r for f in t.fields for r in f.type.records()} for t in model.types}
+    for value_type in model.types:
+        seen: set[str] = set()
+        todo = list(holds[value_type.name])
+        while todo:
+            name = todo.pop()
+            if name == value_type.name:
+                out.fail(
+                    value_type.line,
+                    f"type {value_type.name} holds itself (through its fields' types); "
+                    "a value object cannot contain itself; drop that field or give it another type",
+                )
+                break
+            if name not in seen:
+                seen.add(name)
+                todo.extend(holds.get(name, ()))

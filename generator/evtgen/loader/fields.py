@@ -3,16 +3,18 @@ names the types; `fieldtypes.py` holds them)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import replace
 from typing import Any
 
-from evtgen.fieldtypes import ALL_TYPES, SCALARS, FieldType
+from evtgen.fieldtypes import ALL_TYPES, RECORD, SCALARS, FieldType
 from evtgen.loader.names import SYMBOL
 from evtgen.loader.pieces import unknown_keys
-from evtgen.model import NO_DEFAULT, WIRE_NAME, Field, python_name
+from evtgen.model import NO_DEFAULT, WIRE_NAME, Field, pascal, python_name
 from evtgen.problems import FileProblems
 from evtgen.yamllines import LineMap, plain
 
-FIELD_KEYS = {"type", "optional", "default", "doc", "symbols", "items"}
+FIELD_KEYS = {"type", "optional", "default", "doc", "symbols", "items", "values"}
 
 #: What other schema languages call the model's types.
 _TYPE_SYNONYMS = {
@@ -22,7 +24,6 @@ _TYPE_SYNONYMS = {
     "int32": "int",
     "int64": "long",
     "bigint": "long",
-    "float": "double",
     "number": "double",
     "bool": "boolean",
     "datetime": "timestamp",
@@ -43,15 +44,18 @@ def type_hint(kind: str) -> str:
         return f"; did you mean {_TYPE_SYNONYMS[lowered]}?"
     if lowered.endswith("[]") or lowered.startswith(("list<", "list[", "array")):
         return "; write a list field as {type: list, items: <type>}"
-    if lowered in ("record", "object", "struct", "map", "dict"):
-        return (
-            f"; the model has no {lowered} type: flatten its fields into the event, "
-            "or make it an event of its own"
-        )
+    if lowered in ("record", "object", "struct"):
+        return f"; name a value object of the model's types: instead of {lowered}"
+    if lowered == "dict":
+        return "; write a map field as {type: map, values: <type>}"
     return ""
 
 
-def read_fields(out: FileProblems, item: LineMap, owner: str) -> tuple[Field, ...]:
+def read_fields(
+    out: FileProblems, item: LineMap, owner: str, records: Collection[str] = ()
+) -> tuple[Field, ...]:
+    """The entry's `fields:`; `records` names the model's value objects (`types:`),
+    which a field's type may name."""
     value = item.get("fields")
     if value is None:
         return ()
@@ -81,15 +85,17 @@ def read_fields(out: FileProblems, item: LineMap, owner: str) -> tuple[Field, ..
             )
             continue
         attrs[attr] = name
-        built = read_field(out, name, spec, where, owner)
+        built = read_field(out, name, spec, where, owner, records)
         if built:
             found.append(built)
     return tuple(found)
 
 
-def read_field(out: FileProblems, name: str, spec: Any, line: int, owner: str) -> Field | None:
+def read_field(
+    out: FileProblems, name: str, spec: Any, line: int, owner: str, records: Collection[str] = ()
+) -> Field | None:
     if isinstance(spec, str):
-        field_type = named_type(out, spec, line, f"field {name} of {owner}")
+        field_type = named_type(out, spec, line, f"field {name} of {owner}", records)
         return Field(name, field_type) if field_type else None
     if isinstance(spec, list):
         out.fail(
@@ -106,12 +112,12 @@ def read_field(out: FileProblems, name: str, spec: Any, line: int, owner: str) -
         out.fail(
             line,
             f"field {name} of {owner} is a nested object ({', '.join(map(str, spec))}); "
-            "the model has no nested records: flatten it into fields of their own "
-            f"(e.g. {name}_{next(iter(spec))}), or make it an event of its own",
+            f"name it as a value object under types: (e.g. {pascal(name)}) and write "
+            f"{name}: {pascal(name)}",
         )
         return None
     unknown_keys(out, spec, FIELD_KEYS, f"field {name} of {owner}")
-    field_type = mapped_type(out, spec, line, f"field {name} of {owner}")
+    field_type = mapped_type(out, spec, line, f"field {name} of {owner}", records)
     if field_type is None:
         return None
     default = plain(spec.get("default", NO_DEFAULT))
@@ -132,9 +138,13 @@ def read_field(out: FileProblems, name: str, spec: Any, line: int, owner: str) -
     return Field(name, field_type, default, doc if isinstance(doc, str) else "")
 
 
-def named_type(out: FileProblems, spec: str, line: int, owner: str) -> FieldType | None:
+def named_type(
+    out: FileProblems, spec: str, line: int, owner: str, records: Collection[str] = ()
+) -> FieldType | None:
     optional = spec.endswith("?")
     kind = spec.rstrip("?").strip()
+    if kind in records:
+        return FieldType(RECORD, optional, record=kind)
     if kind not in SCALARS:
         hint = (
             f"; write {kind} as a mapping, e.g. {{type: {kind}, ...}}"
@@ -144,13 +154,15 @@ def named_type(out: FileProblems, spec: str, line: int, owner: str) -> FieldType
         out.fail(
             line,
             f"unknown type {spec!r} of {owner}; known types: "
-            f"{', '.join(ALL_TYPES)} (add '?' for optional){hint}",
+            f"{', '.join([*ALL_TYPES, *records])} (add '?' for optional){hint}",
         )
         return None
     return FieldType(kind, optional)
 
 
-def mapped_type(out: FileProblems, spec: LineMap, line: int, owner: str) -> FieldType | None:
+def mapped_type(
+    out: FileProblems, spec: LineMap, line: int, owner: str, records: Collection[str] = ()
+) -> FieldType | None:
     kind = spec.get("type")
     optional = spec.get("optional", False)
     if not isinstance(optional, bool):
@@ -182,17 +194,17 @@ def mapped_type(out: FileProblems, spec: LineMap, line: int, owner: str) -> Fiel
             out.fail(spec.line_of("symbols"), f"enum {owner} repeats a symbol")
             return None
         return FieldType("enum", optional, symbols=tuple(symbols))
-    if kind == "list":
-        items = spec.get("items")
-        if isinstance(items, str):
-            item_type = named_type(out, items, spec.line_of("items"), f"the items of {owner}")
-        elif isinstance(items, LineMap):
-            item_type = mapped_type(out, items, spec.line_of("items"), f"the items of {owner}")
+    if kind in ("list", "map"):
+        key, what = ("items", "elements") if kind == "list" else ("values", "values")
+        inner = spec.get(key)
+        inner_owner = f"the {what} of {owner}"
+        if isinstance(inner, str):
+            item_type = named_type(out, inner, spec.line_of(key), inner_owner, records)
+        elif isinstance(inner, LineMap):
+            item_type = mapped_type(out, inner, spec.line_of(key), inner_owner, records)
         else:
-            out.fail(
-                spec.line_of("items"), f"list {owner} needs 'items:', the type of its elements"
-            )
+            out.fail(spec.line_of(key), f"{kind} {owner} needs '{key}:', the type of its {what}")
             return None
-        return FieldType("list", optional, items=item_type) if item_type else None
-    base = named_type(out, kind, spec.line_of("type"), owner)
-    return FieldType(base.kind, optional or base.optional) if base else None
+        return FieldType(kind, optional, items=item_type) if item_type else None
+    base = named_type(out, kind, spec.line_of("type"), owner, records)
+    return replace(base, optional=optional or base.optional) if base else None

@@ -10,15 +10,25 @@ from evtgen.loader.fields import read_fields
 from evtgen.loader.names import check_service_name
 from evtgen.loader.pieces import channel_of, name_list, text, type_name, unknown_keys
 from evtgen.loader.saga import check_saga, read_saga
-from evtgen.model import Aggregate, Command, Event, Model, Policy, default_channel
+from evtgen.model import Aggregate, Command, Event, Model, Policy, ValueType, default_channel
 from evtgen.problems import FileProblems
 from evtgen.yamllines import LineList, LineMap
 
-TOP_KEYS = {"service", "description", "aggregates", "commands", "events", "policies", "saga"}
+TOP_KEYS = {
+    "service",
+    "description",
+    "types",
+    "aggregates",
+    "commands",
+    "events",
+    "policies",
+    "saga",
+}
 SECTION_KEYS = {
+    "types": {"name", "fields", "doc"},
     "aggregates": {"name", "fields", "doc"},
     "commands": {"name", "aggregate", "fields", "emits", "doc"},
-    "events": {"name", "fields", "external", "channel", "doc"},
+    "events": {"name", "fields", "external", "channel", "producer", "doc"},
     "policies": {"name", "when", "then", "doc"},
 }
 
@@ -38,14 +48,27 @@ def read_model(out: FileProblems, data: Any, service: str | None) -> Model | Non
             "--asyncapi FILE instead of --model",
         )
         return None
+    if "system" in data and "contexts" in data:
+        out.fail(
+            data.line_of("system"),
+            "this is a system model of several contexts; create its repos with "
+            "`evtgen new system --model FILE` (docs/system.md)",
+        )
+        return None
     # `x-...` keys hold what the model reuses by YAML anchors (as in Compose files)
     extensions = {k for k in data if isinstance(k, str) and k.startswith("x-")}
     unknown_keys(out, data, TOP_KEYS | extensions, "the model")
     name = service_name(out, data, service)
     description = text(out, data, "description", "the model")
-    aggregates = [aggregate(out, item, line) for item, line in items(out, data, "aggregates")]
-    commands = [command(out, item, line) for item, line in items(out, data, "commands")]
-    events = [event(out, item, line, name) for item, line in items(out, data, "events")]
+    # value objects first: every entry's fields may name them, and so may they each other
+    type_items = items(out, data, "types")
+    records = {n for i, _ in type_items if isinstance(n := i.get("name"), str)}
+    types = [value_type(out, item, line, records) for item, line in type_items]
+    aggregates = [
+        aggregate(out, item, line, records) for item, line in items(out, data, "aggregates")
+    ]
+    commands = [command(out, item, line, records) for item, line in items(out, data, "commands")]
+    events = [event(out, item, line, name, records) for item, line in items(out, data, "events")]
     policies = [policy(out, item, line) for item, line in items(out, data, "policies")]
     saga = read_saga(out, data) if "saga" in data else None
     model = Model(
@@ -56,6 +79,7 @@ def read_model(out: FileProblems, data: Any, service: str | None) -> Model | Non
         events=tuple(e for e in events if e),
         policies=tuple(p for p in policies if p),
         saga=saga,
+        types=tuple(t for t in types if t),
     )
     cross_check(out, model)
     if saga is not None:
@@ -106,24 +130,32 @@ def items(out: FileProblems, data: LineMap, section: str) -> list[tuple[LineMap,
 # -- entries --------------------------------------------------------------
 
 
-def aggregate(out: FileProblems, item: LineMap, line: int) -> Aggregate | None:
-    name = type_name(out, item, line, "aggregate")
-    fields = read_fields(out, item, f"aggregate {name}")
+def value_type(out: FileProblems, item: LineMap, line: int, records: set[str]) -> ValueType | None:
+    name = type_name(out, item, line, "type")
+    fields = read_fields(out, item, f"type {name}", records)
     if name is None:
         return None
-    if not any(f.type.kind != "list" for f in fields):
+    return ValueType(name, fields, text(out, item, "doc", name), line)
+
+
+def aggregate(out: FileProblems, item: LineMap, line: int, records: set[str]) -> Aggregate | None:
+    name = type_name(out, item, line, "aggregate")
+    fields = read_fields(out, item, f"aggregate {name}", records)
+    if name is None:
+        return None
+    if not any(f.type.kind not in ("list", "map", "record") for f in fields):
         out.fail(
             line,
             f"aggregate {name} needs a field that identifies it "
-            "(a single value, not a list), e.g. 'fields: {id: uuid}'",
+            "(a single value, not a list, map or type), e.g. 'fields: {id: uuid}'",
         )
         return None
     return Aggregate(name, fields, line)
 
 
-def command(out: FileProblems, item: LineMap, line: int) -> Command | None:
+def command(out: FileProblems, item: LineMap, line: int, records: set[str]) -> Command | None:
     name = type_name(out, item, line, "command")
-    fields = read_fields(out, item, f"command {name}")
+    fields = read_fields(out, item, f"command {name}", records)
     aggregate = item.get("aggregate")
     if not isinstance(aggregate, str):
         out.fail(item.line_of("aggregate"), f"command {name} needs 'aggregate: <AggregateName>'")
@@ -134,14 +166,26 @@ def command(out: FileProblems, item: LineMap, line: int) -> Command | None:
     return Command(name, aggregate, fields, emits, text(out, item, "doc", name), line)
 
 
-def event(out: FileProblems, item: LineMap, line: int, service: str) -> Event | None:
+def event(
+    out: FileProblems, item: LineMap, line: int, service: str, records: set[str]
+) -> Event | None:
     name = type_name(out, item, line, "event")
-    fields = read_fields(out, item, f"event {name}")
+    fields = read_fields(out, item, f"event {name}", records)
     external = item.get("external", False)
     if not isinstance(external, bool):
         out.fail(item.line_of("external"), "external must be true or false")
         external = False
     channel = channel_of(out, item, f"event {name}")
+    producer = item.get("producer")
+    if producer is not None and (
+        not external or not isinstance(producer, str) or check_service_name(producer)
+    ):
+        out.fail(
+            item.line_of("producer"),
+            f"producer of event {name} names the service that publishes an external "
+            "event: give it with 'external: true', as a service name such as 'payments'",
+        )
+        producer = None
     if name is None:
         return None
     return Event(
@@ -151,6 +195,7 @@ def event(out: FileProblems, item: LineMap, line: int, service: str) -> Event | 
         external,
         text(out, item, "doc", name),
         line,
+        producer,
     )
 
 
