@@ -117,6 +117,8 @@ def test_what_the_adapter_reads_or_presets_is_a_cached_property(dotted: str) -> 
 METHODS = {
     "copier._main:Worker._sync_git_index_executable_bit": ["self", "dst_relpath", "src_mode"],
     "copier._main:Worker._ask": ["self"],
+    "copier._main:Worker._check_unsafe": ["self", "mode"],
+    "copier._template:load_template_config": ["conf_path", "quiet"],
     "copier._main:Worker._execute_tasks": ["self", "tasks"],
     "copier._main:Worker._path_matcher": ["self", "patterns"],
     "copier._main:Worker._render_string": ["self", "string", "extra_context"],

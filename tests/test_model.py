@@ -299,3 +299,27 @@ def test_a_saga_event_on_the_dead_letter_channel_of_its_start_is_refused() -> No
         "m.yaml:4: event Done uses channel 'shop.submitted.v1.dlq', where the service "
         "dead-letters the Submitted it cannot handle; choose another channel"
     ]
+
+
+BASE = "service: orders\nevents:\n  - name: OrderPlaced\n    fields: {order_id: uuid}\n"
+
+
+def test_a_nul_byte_is_one_problem_at_its_line() -> None:
+    found = problems(BASE.replace("OrderPlaced", "Order\0Placed"))
+    assert len(found) == 1 and "\n" not in found[0], found
+    assert found[0].startswith("m.yaml:3:"), found
+
+
+def test_a_name_too_long_for_a_file_name_is_refused_at_its_line() -> None:
+    found = problems(BASE.replace("OrderPlaced", "A" * 365))
+    assert found == [
+        "m.yaml:3: event name AAAAAAAAAAAAAAAAAAAA... is 365 characters long; files are "
+        "named after it, so it may have at most 243: shorten it"
+    ]
+    parse_model(BASE.replace("OrderPlaced", "A" * 243), "m.yaml")  # the longest that fits
+
+
+def test_yes_as_a_name_is_the_word_yes_not_a_boolean() -> None:
+    found = problems(BASE + "policies:\n  - name: yes\n    when: OrderPlaced\n")
+    assert not any("has no 'name:'" in p for p in found), found
+    assert "m.yaml:6: policy name 'yes' must be PascalCase" in found[0], found

@@ -320,7 +320,8 @@ def test_template_tasks_run_only_with_trust_and_only_once(
 
     refused = evtgen("update", repo)
     assert refused.code == 2
-    assert "migrations, tasks" in refused.stderr and "--trust" in refused.stderr
+    assert f"migrations ('echo migration >> {log}'), tasks ('echo task >> {log}')" in refused.stderr
+    assert "--trust" in refused.stderr
     assert not log.exists() and (repo / "a.txt").read_text() == "a\n"
 
     trusted = evtgen("update", repo, "--trust")

@@ -4,9 +4,11 @@ Each either works or is refused with one clear line; nothing is lost either way.
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Run
@@ -194,22 +196,22 @@ def test_writing_over_a_read_only_file_as_a_non_root_user(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The tests run as root here, whom no file refuses; this emulates what any other
-    user meets (a write to a file without its write bit fails), to check `_write`
-    lifts the bit, writes and puts it back."""
-    from evtgen import merge
+    user meets (opening a file without its write bit for writing fails): the write
+    never opens the old file, it renames a new one over it, and the mode is kept."""
+    from evtgen.placing import write_atomic
 
-    real_write = Path.write_bytes
-
-    def as_a_user(self: Path, data: bytes) -> int:
-        if self.exists() and not self.stat().st_mode & stat.S_IWUSR:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_write(self, data)
-
-    monkeypatch.setattr(Path, "write_bytes", as_a_user)
     target = tmp_path / "a.txt"
     target.write_text("old\n")
     target.chmod(0o444)
-    merge._write(target, b"new\n")
+    real_open = os.open
+
+    def as_a_user(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if os.fspath(path) == str(target) and flags & (os.O_WRONLY | os.O_RDWR):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", as_a_user)
+    write_atomic(target, b"new\n")
     assert target.read_bytes() == b"new\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o444
 

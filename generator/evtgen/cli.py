@@ -72,6 +72,9 @@ def new_service(
     dest: Annotated[Path | None, typer.Option(help="Where to create it (default: ./NAME).")] = None,
     model: Annotated[Path | None, typer.Option(help="The event-storming model (YAML).")] = None,
     asyncapi: Annotated[Path | None, typer.Option(help="An AsyncAPI 3.0 document instead.")] = None,
+    ref_root: Annotated[
+        Path | None, typer.Option(help="Where the document's $refs may read (its folder).")
+    ] = None,
     broker: Annotated[str | None, typer.Option(help="kafka, rabbitmq, nats or redis.")] = None,
     schema_format: Annotated[str | None, typer.Option(help="avro or jsonschema.")] = None,
     ci: Annotated[str | None, typer.Option(help="github, tekton, both or none.")] = None,
@@ -97,6 +100,7 @@ def new_service(
             dest=dest,
             model=model,
             asyncapi=asyncapi,
+            ref_root=ref_root,
             broker=broker,
             schema_format=schema_format,
             ci=ci,
@@ -197,6 +201,8 @@ def update(
     options = UpdateOptions(to=to, dry_run=dry_run, jobs=jobs, branch=branch, trust=trust)
     repos = expand_systems(paths or [], dry_run=dry_run, progress=_progress)
     report = update_repos(repos, options, progress=_progress)
+    for warning in {w for r in report.repos for w in r.warnings}:
+        print(f"evtgen: warning: {warning}", file=sys.stderr)
     _finish_fleet(report, as_json, _update_text(report))
 
 

@@ -6,7 +6,12 @@ Two files, both optional, both the same shape:
 - per repo: the nearest `.evtgen.yml` in the working directory or above it.
 
 Precedence, strongest first: the command line, the repo file, the user file, the
-template's own defaults. `answers` merge key by key; `trusted` lists add up.
+template's own defaults. `answers` merge key by key.
+
+`trusted` (which templates may run code on this machine) is read from the user's
+file only: a repo file arrives with a clone or sits in a shared parent directory, so
+its `trusted:` would let whoever wrote it run code as the user. It is ignored, and
+said so (`Config.ignored`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class Config:
     compatibility: str | None = None  # the default --mode of `schema check` and `schema register`
     subject_strategy: str | None = None  # the default --subject-strategy of the registry commands
     files: tuple[str, ...] = ()  # the files read, weakest first
+    origins: dict[str, str] = field(default_factory=dict)  # setting -> the file it came from
+    ignored: tuple[str, ...] = ()  # what a file said that was not honoured, and why
 
     def trusts(self, source: str) -> bool:
         """Copier's rule: an entry ending in `/` trusts everything under it; any other
@@ -58,13 +65,16 @@ def repo_config_path(start: Path) -> Path | None:
 def load_config(start: Path | None = None) -> Config:
     """The user file, then the repo file nearest to `start` (default: the cwd)."""
     config = Config()
-    for path in (user_config_path(), repo_config_path(start or Path.cwd())):
-        if path is not None and path.is_file():
-            config = _layer(config, path)
+    user = user_config_path()
+    if user.is_file():
+        config = _layer(config, user, trusted_file=True)
+    repo = repo_config_path(start or Path.cwd())
+    if repo is not None and repo.resolve() != user.resolve():
+        config = _layer(config, repo, trusted_file=False)
     return config
 
 
-def _layer(base: Config, path: Path) -> Config:
+def _layer(base: Config, path: Path, *, trusted_file: bool) -> Config:
     from evtgen.yamllines import LineMap, YamlSyntaxError, load, plain
 
     try:
@@ -94,6 +104,18 @@ def _layer(base: Config, path: Path) -> Config:
     problems += _schema_keys(data, path)
     if problems:
         raise InputProblems("\n".join(problems))
+    ignored = base.ignored
+    if trusted and not trusted_file:
+        ignored += (
+            f"{path}:{data.line_of('trusted')}: `trusted` is read only from your own "
+            f"config ({user_config_path()}) or --trust, never from a repo's or a parent "
+            "directory's .evtgen.yml; ignored",
+        )
+        trusted = []
+    origins = dict(base.origins)
+    for key in KEYS:
+        if key in data and (key != "trusted" or trusted):
+            origins[key] = str(path)
     return Config(
         template=data.get("template", base.template),
         vcs_ref=data.get("vcs_ref", base.vcs_ref),
@@ -102,6 +124,8 @@ def _layer(base: Config, path: Path) -> Config:
         compatibility=_mode(data.get("compatibility")) or base.compatibility,
         subject_strategy=data.get("subject_strategy", base.subject_strategy),
         files=(*base.files, str(path)),
+        origins=origins,
+        ignored=ignored,
     )
 
 

@@ -92,6 +92,9 @@ def _staging_worker(*, plain_source: bool = False, **options: Any) -> Worker:
         template = Template(url=str(options["src_path"]))
         template.__dict__["vcs"] = None  # cached_property: known, not probed
         made.__dict__["template"] = template  # cached_property, set before first use
+    # building the Jinja environment imports the template's `_jinja_extensions` (their
+    # top-level code runs): an untrusted template is refused before, not in run_copy
+    made._check_unsafe("copy")
     directory = cache_dir() / "jinja-code"
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -109,6 +112,22 @@ def staging_render(*, plain_source: bool = False, **options: Any) -> Iterator[Re
     worker = _staging_worker(plain_source=plain_source, **options)
     with worker:  # Copier's cleanup (temporary clones) on the way out
         yield Render(worker)
+
+
+def internal_failure(err: AssertionError) -> str:
+    """An assertion inside Copier, said as what a template author can change: Copier
+    asserts what it expects of a template's files (e.g. that a path it made a folder
+    for is one, which a symlink and a folder rendering to one name break)."""
+    import traceback
+
+    frames = traceback.extract_tb(err.__traceback__)
+    where = next((f for f in reversed(frames) if "copier" in f.filename), None)
+    at = f" in {where.name}" if where else ""
+    return (
+        f"Copier failed on an internal check{at} ({' '.join(str(err).split()) or 'assert'}); "
+        "two template paths may render to one name (a symlink and a folder, say): "
+        "rename one of them"
+    )
 
 
 class AnswersRefused(Exception):
@@ -165,6 +184,18 @@ def open_template(src: str, ref: str | None = None) -> Iterator[TemplateQuestion
         yield TemplateQuestions(template, src, ref)
     finally:
         template._cleanup()
+
+
+def template_settings(tree: Path) -> dict[str, Any]:
+    """A template's copier.yml as Copier reads it (its `!include`s and its several
+    YAML documents merged), keys as written (`_tasks`, ...). Empty when it has none.
+    Copier's errors (copier.errors) pass through."""
+    from copier._template import load_template_config
+
+    for name in ("copier.yml", "copier.yaml"):
+        if (tree / name).is_file():
+            return dict(load_template_config(tree / name, quiet=True))
+    return {}
 
 
 def git_url(src_path: str) -> str | None:

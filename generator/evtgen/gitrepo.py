@@ -283,9 +283,14 @@ def head_state(repo: Repo) -> tuple[str, bool]:
 
 def switch_to_new_branch(repo: Repo, name: str) -> None:
     """`git switch -c name`: a branch at HEAD, checked out (the work tree is unchanged)."""
-    if name.startswith("-") or name in repo.heads:
-        what = "is not a branch name" if name.startswith("-") else "already exists"
-        raise GitFailed(f"branch {name!r} {what} in {repo.working_tree_dir}: give another --branch")
+    if name.startswith("-"):
+        raise GitFailed(f"{name!r} is not a branch name: give another --branch")
+    if name in repo.heads:
+        # an earlier run made it (a review not merged yet, or a run killed midway)
+        raise GitFailed(
+            f"branch {name!r} already exists in {repo.working_tree_dir} (an earlier "
+            f"update's?): give another --branch, or delete it with `git branch -D {name}`"
+        )
     with _mapped(f"creating branch {name} in {repo.working_tree_dir}"):
         branch = repo.create_head(name)
         repo.head.set_reference(branch, logmsg=f"evtgen update: switch to {name}")
@@ -303,11 +308,14 @@ def commit_all(repo: Repo, path: Path, message: str, *, verify: bool = True) -> 
 
 
 def restore(repo: Repo, path: Path, start: str, detached: bool, branch: str | None) -> None:
-    """Undo an update: the work tree back to HEAD, new files under `path` removed, and
-    with `branch`, back on `start` and `branch` deleted."""
+    """Undo an update: the files under `path` back to HEAD, new files under `path`
+    removed, and with `branch`, back on `start` and `branch` deleted. Only `path`: it
+    is what the update checked clean and wrote; elsewhere in a monorepo may be others'
+    uncommitted work."""
     with _mapped(f"restoring {path}"):
-        repo.head.reset(index=True, working_tree=True)
-        # GitPython has no clean of its own
+        # `git checkout HEAD -- path`: index and work tree of that path only (GitPython
+        # has no path-limited reset, nor a clean of its own)
+        repo.git.checkout("HEAD", "--", _pathspec(path))
         repo.git.clean("-q", "-fd", "--", _pathspec(path))
         if branch:
             # HEAD is where `start` is: only the ref changes, as `git switch` would

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evtgen.gitrepo import merge_file
-from evtgen.sources import Render
+from evtgen.placing import outside, write_atomic
+from evtgen.sources import Render, RepoProblem
 
 RENAME_SIMILARITY = 0.5  # as git's default for -M
 _RENAME_PAIRS_LIMIT = 2500  # beyond this many candidate pairs, only exact renames
@@ -308,23 +309,17 @@ def _in_line_endings_of(
     return converted[0], converted[1]
 
 
-def _write(target: Path, content: bytes) -> None:
-    """Write over a file, also one the team made read-only (it stays read-only)."""
-    try:
-        target.write_bytes(content)
-    except PermissionError:
-        mode = target.stat().st_mode
-        if mode & stat.S_IWUSR:
-            raise  # not the file's own bits: the directory, or another owner
-        os.chmod(target, mode | stat.S_IWUSR)
-        try:
-            target.write_bytes(content)
-        finally:
-            os.chmod(target, stat.S_IMODE(mode))
-
-
 def apply_plan(repo: Path, plan: Plan) -> None:
-    """Write the plan into the working tree."""
+    """Write the plan into the working tree; nothing, when a path would land outside
+    it (through a symlinked folder the repo holds, say)."""
+    for o in plan.outcomes:
+        for rel in filter(None, (o.path, o.source)):
+            if (folder := outside(repo, rel)) is not None:
+                raise RepoProblem(
+                    f"{repo}: {folder} is a symlink (or leaves the repo), so writing "
+                    f"{rel} would write outside the repo; nothing was written: replace "
+                    f"{folder} with a real folder, or remove it"
+                )
     for o in plan.outcomes:
         target = repo / o.path
         if o.action == "removed":
@@ -337,9 +332,7 @@ def apply_plan(repo: Path, plan: Plan) -> None:
             if o.link:
                 os.symlink(o.content.decode(), target)
             else:
-                _write(target, o.content)
-                if o.mode is not None:
-                    os.chmod(target, o.mode)
+                write_atomic(target, o.content, o.mode)  # a kill leaves it old or new
             if o.source:
                 (repo / o.source).unlink(missing_ok=True)
                 _prune_empty_dirs(repo, (repo / o.source).parent)

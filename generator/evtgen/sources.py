@@ -119,6 +119,21 @@ def _read_answers(repo: Path, path: Path) -> Recorded:
             f"{data['_commit']!r}, not a version name; quote it "
             f"(_commit: '<the tag the repo was made from>')"
         )
+    if data["_src_path"] == BUNDLED_SOURCE and not isinstance(data.get("model", {}), dict):
+        # evtgen writes the model's view there; anything else was typed in by hand
+        line = next(
+            (
+                n
+                for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if text.startswith("model:")
+            ),
+            1,
+        )
+        raise RepoProblem(
+            f"{path}:{line}: `model` is the {type(data['model']).__name__} "
+            f"{_one_line(data['model'])[:40]!r}, not the model evtgen wrote there; "
+            f"restore it from git (`git log -p {path.name}` shows what evtgen wrote)"
+        )
     answers = {str(k): v for k, v in data.items() if not str(k).startswith("_")}
     return Recorded(
         answers_relpath=path.name,
@@ -313,25 +328,37 @@ class Render:
 
 
 def template_code(tree: Path) -> list[str]:
-    """What in a template would run code: tasks, migrations, Jinja extensions."""
-    import yaml
+    """What in a template would run code: tasks, migrations, Jinja extensions, each
+    named with what it runs. Read as Copier reads copier.yml (`!include`d tasks count)."""
+    from copier.errors import CopierError
 
+    from evtgen.copier_adapter import template_settings
+
+    try:
+        conf = template_settings(tree)
+    except (CopierError, ValueError, TypeError, OSError) as err:
+        # a copier.yml Copier cannot read could still hide tasks: not known to be safe
+        return [f"a copier.yml Copier cannot read ({_one_line(err)})"]
     found: list[str] = []
-    for name in ("copier.yml", "copier.yaml"):
-        if (tree / name).is_file():
-            try:
-                conf = yaml.safe_load((tree / name).read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError:
-                # Copier's own loader (with !include) reports it when rendering
-                return []
-            for key, what in (
-                ("_tasks", "tasks"),
-                ("_migrations", "migrations"),
-                ("_jinja_extensions", "Jinja extensions"),
-            ):
-                if isinstance(conf, dict) and conf.get(key):
-                    found.append(what)
+    for key, what in (
+        ("_tasks", "tasks"),
+        ("_migrations", "migrations"),
+        ("_jinja_extensions", "Jinja extensions"),
+    ):
+        items = conf.get(key)
+        if items:
+            shown = items if isinstance(items, list) else [items]
+            found.append(f"{what} ({', '.join(_task_name(i) for i in shown[:3])})")
     return found
+
+
+def _task_name(item: Any) -> str:
+    """A task or extension as a reader knows it: its command (or its module)."""
+    if isinstance(item, dict):
+        item = item.get("command", item)
+    if isinstance(item, list):
+        item = " ".join(map(str, item))
+    return repr(" ".join(str(item).split())[:200])
 
 
 class Renderer:
@@ -408,6 +435,14 @@ class Renderer:
             raise RepoProblem(
                 f"the template {source.name} at {sha[:12]} could not be rendered with the "
                 f"recorded answers: {_one_line(err)}"
+            ) from err
+        except AssertionError as err:
+            from evtgen.copier_adapter import internal_failure
+
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RepoProblem(
+                f"the template {source.name} at {sha[:12]} could not be rendered: "
+                f"{internal_failure(err)}"
             ) from err
         try:
             os.replace(staging, final)

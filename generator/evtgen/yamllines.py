@@ -63,6 +63,19 @@ class YamlSyntaxError(Exception):
         self.message = message
 
 
+def _unmarked_error(text: str, err: Exception) -> YamlSyntaxError:
+    """An error with no mark (a character YAML refuses, such as NUL, is found by the
+    reader, which knows only its offset): its line from the offset, its first line."""
+    position = getattr(err, "position", None)
+    line = text.count("\n", 0, position) + 1 if isinstance(position, int) else 1
+    character = getattr(err, "character", None)
+    if isinstance(character, str) and not character.isprintable():
+        reason = f"the character {character!r} is not allowed in YAML; remove it"
+    else:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return YamlSyntaxError(line, reason)
+
+
 def load(text: str, *, core_schema: bool = False, round_trip: bool = False) -> Any:
     """Parse one YAML document into plain values, LineMaps and LineLists; with
     `core_schema`, by YAML 1.2's core schema rather than PyYAML's YAML 1.1; with
@@ -76,7 +89,7 @@ def load(text: str, *, core_schema: bool = False, round_trip: bool = False) -> A
     except yaml.MarkedYAMLError as err:
         raise _syntax_error(text, err) from err
     except yaml.YAMLError as err:
-        raise YamlSyntaxError(0, str(err)) from err
+        raise _unmarked_error(text, err) from err
     finally:
         loader.dispose()
 
@@ -95,7 +108,7 @@ def _load_round_trip(text: str) -> Any:
     except MarkedYAMLError as err:
         raise _syntax_error(text, err) from err
     except YAMLError as err:
-        raise YamlSyntaxError(0, str(err)) from err
+        raise _unmarked_error(text, err) from err
 
 
 _STANDARD_TAG = "tag:yaml.org,2002:"

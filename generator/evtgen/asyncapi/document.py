@@ -57,13 +57,16 @@ class AsyncApiImport:
     schema_format: str | None = None
 
 
-def load_asyncapi(path: Path, *, service: str, broker: str | None = None) -> AsyncApiImport:
+def load_asyncapi(
+    path: Path, *, service: str, broker: str | None = None, ref_root: Path | None = None
+) -> AsyncApiImport:
     """Read the document at `path` as the model of `service`; raise ModelError with
     every problem (file and line) when it cannot be read into a model. `broker`, the
     one the service will use when the caller knows it, words the problems (else the
-    servers' broker does)."""
+    servers' broker does). Its `$ref`s read files under `ref_root` only (default: the
+    document's folder)."""
     problems = Problems()
-    reading = _Reading(path, service, problems)
+    reading = _Reading(path, service, problems, ref_root)
     reading.wanted_broker = broker
     try:
         model = reading.model()
@@ -87,10 +90,12 @@ V2 = re.compile(r"^2\.[0-6]\.\d+$")
 class _Reading:
     """One document being read: the readers of each concern, on one problem sink."""
 
-    def __init__(self, path: Path, service: str, problems: Problems) -> None:
+    def __init__(
+        self, path: Path, service: str, problems: Problems, ref_root: Path | None = None
+    ) -> None:
         self.service = service
         self.problems = problems
-        self.docs = Documents(path, problems)
+        self.docs = Documents(path, problems, ref_root)
         self.file = self.docs.file
         self.payloads = Payloads(self.docs, service)
         self.dead_letters = DeadLetters(self.docs)

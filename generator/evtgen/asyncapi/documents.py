@@ -24,8 +24,10 @@ class Unreadable(Exception):
 class Documents:
     """The files of one document, loaded once each, by path."""
 
-    def __init__(self, path: Path, problems: Problems) -> None:
+    def __init__(self, path: Path, problems: Problems, ref_root: Path | None = None) -> None:
         self.path = path
+        #: the folder `$ref`s may read files in: the document's own, unless widened
+        self.ref_root = (ref_root or path.absolute().parent).resolve()
         #: the document's own file, where problems without another place are
         self.file = str(path)
         self.problems = problems
@@ -100,7 +102,17 @@ class Documents:
                     return None, file
                 file = url
             elif target:
-                path = (Path(file).parent / target).resolve()
+                path = (Path(file).parent / target).resolve()  # symlinks followed
+                if not path.is_relative_to(self.ref_root):
+                    # `..`, an absolute path, a symlink out: never read (nor echoed)
+                    fail(
+                        file,
+                        line,
+                        f"$ref {ref!r} reaches outside {self.ref_root}, the folder the "
+                        "document's references may read; move the file into it, or "
+                        "widen it with --ref-root DIR",
+                    )
+                    return None, file
                 if not path.is_file():
                     fail(file, line, f"$ref {ref!r}: no file {path}")
                     return None, file

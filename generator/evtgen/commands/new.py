@@ -33,6 +33,7 @@ class NewServiceRequest:
     dest: Path | None = None
     model: Path | None = None
     asyncapi: Path | None = None
+    ref_root: Path | None = None  # where the document's $refs may read (its folder)
     broker: str | None = None
     schema_format: str | None = None
     ci: str | None = None
@@ -53,6 +54,8 @@ class NewServiceReport:
     files: list[str]
     #: what an imported AsyncAPI document held that the model does not keep
     warnings: list[str] = field(default_factory=list)
+    #: where each setting came from: a config file, or "--trust" (docs/templates.md)
+    settings: dict[str, str] = field(default_factory=dict)
 
 
 def new_service(request: NewServiceRequest) -> NewServiceReport:
@@ -75,6 +78,7 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
                 request.asyncapi,
                 service=request.name,
                 broker=broker if isinstance(broker, str) else None,
+                ref_root=request.ref_root,
             )
             model, warnings = imported.model, [str(w) for w in imported.warnings]
             warnings += _document_answers(answers, imported, request.asyncapi)
@@ -93,7 +97,14 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     bundled = request.template is None and config.template is None
     if request.template is None and config.template is not None:
         request.vcs_ref = request.vcs_ref or config.vcs_ref
+    settings = dict(config.origins)
+    settings.pop("trusted", None)
+    if request.trust:
+        settings["trusted"] = "--trust"
+    elif config.trusts(template):
+        settings["trusted"] = config.origins["trusted"]
     request.trust = request.trust or config.trusts(template)
+    warnings += config.ignored
     if bundled:
         # the bundled template's version goes into evtgen's store, so `update` finds it
         from evtgen import __version__
@@ -114,6 +125,7 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
         answers=recorded_answers(dest),
         files=files,
         warnings=warnings,
+        settings=settings,
     )
 
 
@@ -244,6 +256,12 @@ def _render(
         except (CopierError, TemplateError, ValueError, OSError, SyntaxError) as err:
             raise UsageError(
                 f"the template {template} could not be rendered: {_one_line(err)}"
+            ) from err
+        except AssertionError as err:
+            from evtgen.copier_adapter import internal_failure
+
+            raise UsageError(
+                f"the template {template} could not be rendered: {internal_failure(err)}"
             ) from err
         except KeyboardInterrupt as err:
             raise Interrupted("interrupted; nothing was written") from err

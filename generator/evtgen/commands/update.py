@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from evtgen import gitrepo
 from evtgen.config import load_config
 from evtgen.errors import UsageError
+from evtgen.locks import holding
+from evtgen.placing import write_atomic
 from evtgen.sources import (
     Recorded,
     Renderer,
@@ -78,6 +80,9 @@ class RepoUpdate:
     diff: str = ""  # --dry-run: the merged result against the working tree
     git_calls: int = 0
     layers: list[LayerUpdate] = field(default_factory=list)  # base first, then overlays
+    #: where the trust that let the template's code run came from: "--trust" or a file
+    settings: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # config the update did not honour
 
 
 @dataclass
@@ -104,6 +109,7 @@ class _Session:
 
 
 _SESSION: _Session | None = None
+LOCK_NAME = "evtgen-update.lock"  # in the repository's .git directory
 
 
 def _init_worker(run_dir: Path, options: UpdateOptions) -> None:
@@ -197,14 +203,20 @@ def _update(repo: Path, session: _Session, report: RepoUpdate) -> None:
     report.from_version = layers[0].commit
     git = _open_git(repo)
     with git:
-        _update_repo(repo, git, layers, session, report)
+        if session.options.dry_run:
+            _update_repo(repo, git, layers, session, report)
+            return
+        # one update at a time in a git repository (a monorepo's services included):
+        # two would interleave their writes and nest conflict markers
+        with holding(Path(git.git_dir) / LOCK_NAME, str(repo)):
+            _update_repo(repo, git, layers, session, report)
 
 
 def _update_repo(
     repo: Path, git: Repo, layers: list[Recorded], session: _Session, report: RepoUpdate
 ) -> None:
     report.git_calls += 1
-    _require_clean_git(repo, git)
+    _require_clean_git(repo, git, session.options.branch)
     # where an undo returns to, when --branch switched away from it: the branch, or the
     # commit of a detached HEAD (a CI checkout); read from .git, no git process
     start, detached = _git(gitrepo.head_state, git) if session.options.branch else ("", False)
@@ -261,11 +273,15 @@ def _update_layer(
     if base_sha == target_sha and new_answers == recorded.answers:
         layer.status = "up-to-date"
         return
-    # --trust, or a source the user's or the repo's config trusts (docs/templates.md)
-    trusted = options.trust or load_config(repo).trusts(recorded.src_path)
+    # --trust, or a source the user's own config trusts (docs/templates.md)
+    config = load_config(repo)
+    trusted = options.trust or config.trusts(recorded.src_path)
+    report.warnings = list(config.ignored)
+    if trusted:
+        report.settings["trusted"] = "--trust" if options.trust else config.origins["trusted"]
     if not trusted:
-        code = set(template_code(source.tree(target_sha)))
-        code |= {c for c in template_code(source.tree(base_sha)) if c == "Jinja extensions"}
+        code = set(template_code(source.tree(target_sha)))  # named: `!include`d ones too
+        code |= {c for c in template_code(source.tree(base_sha)) if c.startswith("Jinja")}
         if code:
             raise RepoProblem(
                 f"the template {source.name} has {', '.join(sorted(code))}, which run code "
@@ -314,7 +330,7 @@ def _update_layer(
         _run_template_code(source, recorded, target_sha, repo, new_answers, "before")
     apply_plan(repo, plan)
     if answers_changed:
-        answers_path.write_bytes(answers_text)
+        write_atomic(answers_path, answers_text)
     if trusted:
         _run_template_code(source, recorded, target_sha, repo, new_answers, "after")
 
@@ -390,10 +406,17 @@ def _open_git(repo: Path) -> Repo:
         ) from err
 
 
-def _require_clean_git(repo: Path, git: Repo) -> None:
+def _require_clean_git(repo: Path, git: Repo, branch: str | None = None) -> None:
     if git.bare:
         raise RepoProblem(f"{repo} is a bare git repository: update a clone's work tree")
     dirty = _git(gitrepo.changed_paths, git, repo)
+    if dirty and branch and _git(gitrepo.head_state, git) == (branch, False):
+        # on the branch an earlier `--branch` run made, with its writes: it was killed
+        raise RepoProblem(
+            f"{repo} is on branch {branch!r} with uncommitted changes, as an interrupted "
+            f"`evtgen update --branch {branch}` leaves it: discard them with `git checkout "
+            f"HEAD -- . && git clean -fd`, switch back and `git branch -D {branch}`, then re-run"
+        )
     if dirty:
         raise RepoProblem(
             f"{repo} has uncommitted changes ({len(dirty)} path(s), e.g. "

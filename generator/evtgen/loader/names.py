@@ -10,6 +10,9 @@ import sys
 from evtgen.fieldtypes import IMPORTED_NAMES
 
 TYPE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+#: the longest file name the bundled template derives from a type name is an event's
+#: schema, `schemas/NAME.schema.json`; most file systems allow 255 bytes a name
+MAX_TYPE_NAME = 255 - len(".schema.json")
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

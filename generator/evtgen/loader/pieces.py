@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evtgen.loader.names import CHANNEL_NAME, TYPE_NAME
+from evtgen.loader.names import CHANNEL_NAME, MAX_TYPE_NAME, TYPE_NAME
 from evtgen.problems import FileProblems
 from evtgen.yamllines import LineMap
 
@@ -27,6 +27,12 @@ def type_name(out: FileProblems, item: LineMap, line: int, what: str) -> str | N
         out.fail(
             item.line_of("name"),
             f"{what} name {name!r} must be PascalCase letters and digits (e.g. PlaceOrder)",
+        )
+    elif len(name) > MAX_TYPE_NAME:
+        out.fail(
+            item.line_of("name"),
+            f"{what} name {name[:20]}... is {len(name)} characters long; files are named "
+            f"after it, so it may have at most {MAX_TYPE_NAME}: shorten it",
         )
     return name
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from evtgen.pipelines.context import Context
 from evtgen.pipelines.model import PipelineModel, Stage
+from evtgen.pipelines.yamltext import Commented
 
 RUNNER = "ubuntu-24.04"
 _BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
@@ -149,7 +150,12 @@ def _broker_step(broker: Any) -> dict[str, Any]:
 
 
 def _image_job(model: PipelineModel, stage: Stage) -> dict[str, Any]:
-    job = _job(model, stage, stage.title, {"contents": "read", "packages": "write"})
+    job = _job(
+        model,
+        stage,
+        stage.title,
+        {"contents": "read", "packages": Commented("write", "pushes the image to ghcr.io")},
+    )
     job["outputs"] = {
         "image": "${{ steps.name.outputs.image }}",
         "digest": "${{ steps.build.outputs.digest }}",
@@ -187,7 +193,9 @@ def _deploy_job(model: PipelineModel, stage: Stage) -> dict[str, Any]:
     image_stage = next(
         s for s in model.stages if s.kind == "image" and s.name in model.needs_closure(stage)
     )
-    job = _job(model, stage, stage.title, {"contents": "write"})
+    # zizmor's auditor persona asks each write permission to say what it is for
+    why = "commits the new image digest into this environment's GitOps overlay"
+    job = _job(model, stage, stage.title, {"contents": Commented("write", why)})
     if image_stage.name not in stage.needs:
         job["needs"] = [*stage.needs, image_stage.name]
     # the environment's protection rules (required reviewers) are the approval
@@ -282,7 +290,10 @@ def _sync(model: PipelineModel, ctx: Context) -> dict[str, Any]:
                 "name": "Update to the newest template version",
                 "runs-on": RUNNER,
                 "timeout-minutes": 30,
-                "permissions": {"contents": "write", "pull-requests": "write"},
+                "permissions": {
+                    "contents": Commented("write", "pushes the branch of the template update"),
+                    "pull-requests": Commented("write", "opens its pull request"),
+                },
                 "steps": [
                     _checkout(model, history=True),
                     _setup_python(model, ctx),

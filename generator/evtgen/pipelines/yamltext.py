@@ -30,13 +30,42 @@ def _no_aliases(self: Any, data: Any) -> bool:
 _Dumper.ignore_aliases = _no_aliases  # type: ignore[method-assign]
 
 
+class Commented(str):
+    """A scalar written with a comment after it (`contents: write # why`): PyYAML
+    writes no comments, so it is dumped as a token and the token replaced."""
+
+    comment: str
+
+    def __new__(cls, value: str, comment: str) -> Commented:
+        made = super().__new__(cls, value)
+        made.comment = comment
+        return made
+
+
+def _tokens(value: Any, found: dict[str, Commented]) -> Any:
+    if isinstance(value, Commented):
+        token = f"evtgen-commented-{len(found)}"
+        found[token] = value
+        return token
+    if isinstance(value, dict):
+        return {k: _tokens(v, found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tokens(v, found) for v in value]
+    return value
+
+
 def dump(documents: list[dict[str, Any]], header: str, pins: dict[str, str]) -> str:
     """YAML documents joined by `---`, headed by `header` (comment lines); `pins` maps
     `OWNER/REPO@SHA` to the version that goes in a comment after it."""
+    commented: dict[str, Commented] = {}
     body = "---\n".join(
-        yaml.dump(d, Dumper=_Dumper, sort_keys=False, width=4096, allow_unicode=True)
+        yaml.dump(
+            _tokens(d, commented), Dumper=_Dumper, sort_keys=False, width=4096, allow_unicode=True
+        )
         for d in documents
     )
+    for token, value in commented.items():
+        body = re.sub(rf"\b{token}$", f"{value} # {value.comment}", body, flags=re.MULTILINE)
     # GitHub's `on` key: PyYAML quotes it (a YAML 1.1 boolean); GitHub reads both.
     body = re.sub(r"^'on':", "on:", body, flags=re.MULTILINE)
 
