@@ -24,6 +24,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+# The options `new service` and `new system` share, declared once.
+BrokerOption = Annotated[str | None, typer.Option(help="kafka, rabbitmq, nats or redis.")]
+SchemaFormatOption = Annotated[str | None, typer.Option(help="avro or jsonschema.")]
+CiOption = Annotated[str | None, typer.Option(help="github, tekton, both or none.")]
+TemplateOption = Annotated[str | None, typer.Option(help="A Copier template: path or git URL.")]
+VcsRefOption = Annotated[str | None, typer.Option(help="The template's git ref to use.")]
+DataOption = Annotated[list[str] | None, typer.Option(help="An answer, KEY=VALUE (repeatable).")]
+DefaultsOption = Annotated[bool, typer.Option(help="Ask nothing; take the defaults.")]
+
 new_app = typer.Typer(help="Create something new from a template.", no_args_is_help=True)
 schema_app = typer.Typer(help="Check event schemas and register them.", no_args_is_help=True)
 pipeline_app = typer.Typer(help="Check CI/CD pipelines.", no_args_is_help=True)
@@ -75,18 +84,14 @@ def new_service(
     ref_root: Annotated[
         Path | None, typer.Option(help="Where the document's $refs may read (its folder).")
     ] = None,
-    broker: Annotated[str | None, typer.Option(help="kafka, rabbitmq, nats or redis.")] = None,
-    schema_format: Annotated[str | None, typer.Option(help="avro or jsonschema.")] = None,
-    ci: Annotated[str | None, typer.Option(help="github, tekton, both or none.")] = None,
+    broker: BrokerOption = None,
+    schema_format: SchemaFormatOption = None,
+    ci: CiOption = None,
     pattern: Annotated[str | None, typer.Option(help="choreography or orchestration.")] = None,
-    template: Annotated[
-        str | None, typer.Option(help="A Copier template: path or git URL.")
-    ] = None,
-    vcs_ref: Annotated[str | None, typer.Option(help="The template's git ref to use.")] = None,
-    data: Annotated[
-        list[str] | None, typer.Option(help="An answer, KEY=VALUE (repeatable).")
-    ] = None,
-    defaults: Annotated[bool, typer.Option(help="Ask nothing; take the defaults.")] = False,
+    template: TemplateOption = None,
+    vcs_ref: VcsRefOption = None,
+    data: DataOption = None,
+    defaults: DefaultsOption = False,
     trust: Annotated[bool, typer.Option(help="Let the template run its own code.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
@@ -132,17 +137,13 @@ def new_system(
     dest: Annotated[
         Path | None, typer.Option(help="Where to create the repos (default: ./SYSTEM).")
     ] = None,
-    broker: Annotated[str | None, typer.Option(help="kafka, rabbitmq, nats or redis.")] = None,
-    schema_format: Annotated[str | None, typer.Option(help="avro or jsonschema.")] = None,
-    ci: Annotated[str | None, typer.Option(help="github, tekton, both or none.")] = None,
-    template: Annotated[
-        str | None, typer.Option(help="A Copier template: path or git URL.")
-    ] = None,
-    vcs_ref: Annotated[str | None, typer.Option(help="The template's git ref to use.")] = None,
-    data: Annotated[
-        list[str] | None, typer.Option(help="An answer, KEY=VALUE (repeatable).")
-    ] = None,
-    defaults: Annotated[bool, typer.Option(help="Ask nothing; take the defaults.")] = False,
+    broker: BrokerOption = None,
+    schema_format: SchemaFormatOption = None,
+    ci: CiOption = None,
+    template: TemplateOption = None,
+    vcs_ref: VcsRefOption = None,
+    data: DataOption = None,
+    defaults: DefaultsOption = False,
     trust: Annotated[bool, typer.Option(help="Let the template run its own code.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
