@@ -143,10 +143,11 @@ def flows_test(system: System, broker: str) -> str:
 
 
 def _literal(value: Any) -> str:
-    """A Python literal for the generated test, formatted as ruff would."""
+    """A Python literal for the generated test, formatted as ruff would: the values are
+    names, channels and mappings of them (strings only), which JSON writes as Python does."""
     import json
 
-    return json.dumps(value, indent=4).replace("true", "True").replace("false", "False")
+    return json.dumps(value, indent=4, ensure_ascii=False)
 
 
 def requirements(system: System) -> str:

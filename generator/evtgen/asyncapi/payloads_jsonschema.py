@@ -245,6 +245,20 @@ class JsonSchemaPayloads:
             spec["doc"] = prop["description"]
         return spec
 
+    def element_spec(
+        self, prop: LineMap, key: str, file: str, owner: str, shape: str, part: str, hint: str
+    ) -> LineMap | None:
+        """The type of what an array (`items`) or a map (`additionalProperties`) holds."""
+        element, element_file = self.docs.deref(prop.get(key), file)
+        if not isinstance(element, LineMap):
+            self.problems.fail(
+                file, prop.line_of(key), f"{owner} is {shape} without one `{key}` schema"
+            )
+            return None
+        return self.type_spec(
+            element, element_file, f"the {part} of {owner}", prop.line_of(key), hint
+        )
+
     def type_spec(
         self, prop: LineMap, file: str, owner: str, line: int, hint: str = ""
     ) -> LineMap | None:
@@ -308,29 +322,13 @@ class JsonSchemaPayloads:
             optional = optional or None in enum
             spec = mapping_at(prop_line, type="enum", symbols=values)
         elif kind == "array":
-            items, items_file = self.docs.deref(prop.get("items"), file)
-            if not isinstance(items, LineMap):
-                self.problems.fail(
-                    file, prop.line_of("items"), f"{owner} is an array without one `items` schema"
-                )
-                return None
-            item_spec = self.type_spec(
-                items, items_file, f"the items of {owner}", prop.line_of("items"), hint
-            )
+            item_spec = self.element_spec(prop, "items", file, owner, "an array", "items", hint)
             if item_spec is None:
                 return None
             spec = mapping_at(prop_line, type="list", items=item_spec)
         elif kind == "object" and "properties" not in prop and "additionalProperties" in prop:
-            values, values_file = self.docs.deref(prop.get("additionalProperties"), file)
-            if not isinstance(values, LineMap):
-                self.problems.fail(
-                    file,
-                    prop.line_of("additionalProperties"),
-                    f"{owner} is a map without one `additionalProperties` schema",
-                )
-                return None
-            value_spec = self.type_spec(
-                values, values_file, f"the values of {owner}", prop.line_of("type"), hint
+            value_spec = self.element_spec(
+                prop, "additionalProperties", file, owner, "a map", "values", hint
             )
             if value_spec is None:
                 return None

@@ -6,7 +6,7 @@ moved into place only when the render succeeded, so a failure leaves nothing beh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,22 +27,33 @@ CI_CHOICES = ("github", "tekton", "both", "none")
 PATTERNS = ("choreography", "orchestration")
 
 
-@dataclass
-class NewServiceRequest:
-    name: str
-    dest: Path | None = None
-    model: Path | None = None
-    asyncapi: Path | None = None
-    ref_root: Path | None = None  # where the document's $refs may read (its folder)
+@dataclass(kw_only=True)
+class RenderOptions:
+    """What `new service` and `new system` ask of the template, alike."""
+
     broker: str | None = None
     schema_format: str | None = None
     ci: str | None = None
-    pattern: str | None = None
     template: str | None = None
     vcs_ref: str | None = None
     data: list[str] = field(default_factory=list)
     defaults: bool = False
     trust: bool = False
+
+    def render_options(self) -> dict[str, Any]:
+        """These options alone, as keywords for another request."""
+        options = {f.name: getattr(self, f.name) for f in fields(RenderOptions)}
+        return {**options, "data": list(self.data)}
+
+
+@dataclass(kw_only=True)
+class NewServiceRequest(RenderOptions):
+    name: str
+    dest: Path | None = None
+    model: Path | None = None
+    asyncapi: Path | None = None
+    ref_root: Path | None = None  # where the document's $refs may read (its folder)
+    pattern: str | None = None
 
 
 @dataclass

@@ -8,10 +8,16 @@ failure in any context leaves no repository behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from evtgen.commands.new import NewServiceReport, NewServiceRequest, new_service, recorded_answers
+from evtgen.commands.new import (
+    NewServiceReport,
+    NewServiceRequest,
+    RenderOptions,
+    new_service,
+    recorded_answers,
+)
 from evtgen.errors import InputProblems, UsageError
 from evtgen.loader.system import System, load_system
 from evtgen.placing import check_destination, staged
@@ -19,18 +25,10 @@ from evtgen.problems import ModelError
 from evtgen.templates import sample_system_path
 
 
-@dataclass
-class NewSystemRequest:
+@dataclass(kw_only=True)
+class NewSystemRequest(RenderOptions):
     model: Path | None = None
     dest: Path | None = None
-    broker: str | None = None
-    schema_format: str | None = None
-    ci: str | None = None
-    template: str | None = None
-    vcs_ref: str | None = None
-    data: list[str] = field(default_factory=list)
-    defaults: bool = False
-    trust: bool = False
 
 
 @dataclass
@@ -71,14 +69,7 @@ def new_system(request: NewSystemRequest) -> NewSystemReport:
                     name=context.name,
                     dest=target / context.name,
                     model=model_file,
-                    broker=request.broker,
-                    schema_format=request.schema_format,
-                    ci=request.ci,
-                    template=request.template,
-                    vcs_ref=request.vcs_ref,
-                    data=list(request.data),
-                    defaults=request.defaults,
-                    trust=request.trust,
+                    **request.render_options(),
                 )
             )
             report.path = str(dest / context.name)

@@ -321,6 +321,13 @@ def _refs(repo: _Repo, against: str | None, mode: str) -> list[str]:
 # -- the report in words ------------------------------------------------------------
 
 
+def finding_line(finding: Finding) -> str:
+    """One finding in words, as `schema check` and `schema register` print it."""
+    where = f"field `{finding.field}`" if finding.field else "the event"
+    how = "" if finding.direction == "removed" else f" {finding.direction}"
+    return f"    - {finding.against}{how}: {where}: {finding.reason}"
+
+
 def render_text(report: SchemaCheckReport) -> str:
     against = ", ".join(report.against) or "nothing (mode NONE)"
     lines = [f"schema check of {report.path}: {report.mode} against {against}"]
@@ -333,10 +340,7 @@ def render_text(report: SchemaCheckReport) -> str:
     }
     for event in report.events:
         lines.append(f"  {event.event} ({event.file}): {notes[event.verdict]}")
-        for finding in event.findings:
-            where = f"field `{finding.field}`" if finding.field else "the event"
-            how = "" if finding.direction == "removed" else f" {finding.direction}"
-            lines.append(f"    - {finding.against}{how}: {where}: {finding.reason}")
+        lines.extend(map(finding_line, event.findings))
     bad = [e for e in report.events if e.findings]
     lines.append(
         f"{len(report.events)} event(s); "

@@ -23,6 +23,7 @@ from evtgen.commands.schema_check import (
     SchemaFile,
     add_schema,
     compare,
+    finding_line,
     format_of,
     parse_schema,
 )
@@ -411,10 +412,7 @@ def _refusal_detail(message: str) -> str:
 
 
 def _finding_lines(report: SubjectReport) -> list[str]:
-    lines = []
-    for finding in report.findings:
-        where = f"field `{finding.field}`" if finding.field else "the event"
-        lines.append(f"    - {finding.against} {finding.direction}: {where}: {finding.reason}")
+    lines = [finding_line(f) for f in report.findings]
     if report.note:
         lines.append(f"    ({report.note})")
     return lines
