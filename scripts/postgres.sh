@@ -2,7 +2,7 @@
 # scripts/postgres.sh: a PostgreSQL server as a local process on loopback, for the
 # PostgreSQL dedupe store of the generated services (tests/test_e2e_reliability.py).
 #
-#   scripts/postgres.sh up       install if missing (Debian's postgresql), init, start; prints DEDUPE_URL_POSTGRES=<url>
+#   scripts/postgres.sh up       install if missing (Debian's postgresql), init, start; prints DATABASE_URL_POSTGRES=<url>
 #   scripts/postgres.sh down     stop the server this script started (the data stays)
 #   scripts/postgres.sh status   running/stopped; exits 0 when it answers, 3 otherwise
 #
@@ -30,7 +30,7 @@ as_owner() {  # run as the cluster's owner: postgres when we are root
 answers() { [[ -n $(bindir) ]] && "$(bindir)/pg_isready" -q -h 127.0.0.1 -p "$PORT"; }
 
 up() {
-    if answers; then echo "DEDUPE_URL_POSTGRES=$URL"; return; fi
+    if answers; then echo "DATABASE_URL_POSTGRES=$URL"; return; fi
     if [[ -z $(bindir) ]]; then
         echo "installing postgresql (apt-get)" >&2
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
@@ -47,7 +47,7 @@ up() {
 SELECT 'CREATE ROLE evtgen LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'evtgen')\gexec
 SELECT 'CREATE DATABASE evtgen OWNER evtgen' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'evtgen')\gexec
 SQL
-    echo "DEDUPE_URL_POSTGRES=$URL"
+    echo "DATABASE_URL_POSTGRES=$URL"
 }
 
 case ${1:-} in

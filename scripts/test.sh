@@ -43,7 +43,7 @@ else
   export BROKER_URL_RABBITMQ=amqp://guest:guest@127.0.0.1:5672/
   export BROKER_URL_NATS=nats://127.0.0.1:4222
   export BROKER_URL_REDIS=redis://127.0.0.1:6379
-  # PostgreSQL for the generated services' PostgreSQL dedupe store (tests/test_e2e_reliability.py)
+  # PostgreSQL for the generated services' state on PostgreSQL (tests/test_e2e_reliability.py)
   export "$(bash scripts/postgres.sh up)"
 fi
 

@@ -36,7 +36,7 @@ def deployed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 
 def postgres_url() -> str:
-    url = os.environ.get("DATABASE_URL_POSTGRES") or os.environ.get("DEDUPE_URL_POSTGRES")
+    url = os.environ.get("DATABASE_URL_POSTGRES")
     if not url:
         pytest.fail("no DATABASE_URL_POSTGRES: start PostgreSQL with scripts/postgres.sh up")
     return url

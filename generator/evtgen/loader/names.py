@@ -30,7 +30,6 @@ RESERVED_TYPES = {
     "Any",
     "Service",
     "Repository",
-    "InMemoryRepository",
     "Publish",
     "Awaitable",
     "Callable",
