@@ -55,6 +55,9 @@ def run_in(
     repo: Path, bin_dir: Path, *command: str, extra_env: dict[str, str] | None = None
 ) -> Check:
     env = {k: v for k, v in os.environ.items() if k not in ("BROKER_URL", "VIRTUAL_ENV")}
+    # dozens of generated repos run their crash test here: a few hundred events and
+    # three kills each (tests/test_e2e_reliability.py kills one with thousands)
+    env.setdefault("CRASH_EVENTS", "400")
     env.update(extra_env or {})
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     done = subprocess.run(

@@ -79,6 +79,8 @@ def model_view(model: Model) -> dict[str, Any]:
             for e in model.sent_events
         ],
         "saga": _saga(model, model.saga, code["saga"]) if model.saga else None,
+        # what the generated crash test sends (tests/integration/test_crash.py)
+        "crash_input": crash_input(model),
         "source": model_document(model),
         # the README's event-flow diagram (Mermaid), drawn by evtgen.flow
         "flow": flow_mermaid(model),
@@ -405,6 +407,16 @@ def _load(model: Model, policy: Policy) -> dict[str, Any]:
         "id": aggregate.id_field.attr,
         "id_python": aggregate.id_field.type.python(),
     }
+
+
+def crash_input(model: Model) -> str | None:
+    """The first consumed event whose policies emit an event: the crash test can see
+    whether each of those ran once (an event whose policies emit nothing leaves no
+    trace on the broker). None when there is none."""
+    for event in model.consumed_events:
+        if any(model.command(p.then).emits for p in model.policies_for(event)):
+            return event.name
+    return None
 
 
 def _consumed(model: Model, event: Event) -> dict[str, Any]:
