@@ -190,9 +190,11 @@ def test_reads_what_fastavro_reads_even_from_broken_bytes(
         with patch.object(fastavro, "schemaless_reader", side_effect=AssertionError("used")):
             assert same(avro_binary.reader(schema)(written), theirs[1])
     if compiled(schema) and damaged == "bytes appended":  # refused without fastavro too
-        with patch.object(fastavro, "schemaless_reader", side_effect=AssertionError("used")):
-            with pytest.raises(ValueError, match="bytes after the record"):
-                avro_binary.reader(schema)(written)
+        with (
+            patch.object(fastavro, "schemaless_reader", side_effect=AssertionError("used")),
+            pytest.raises(ValueError, match="bytes after the record"),
+        ):
+            avro_binary.reader(schema)(written)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ Needs the Kafka of `scripts/brokers.sh up` (BROKER_URL_KAFKA).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -56,4 +57,33 @@ def test_poison_messages_are_dead_lettered_and_the_good_ones_behind_them_handled
 
     assert result["relay_failures_logged"] == 0
     assert result["readiness"] == [204, ""]
+    assert result["exit_code"] == 0
+
+
+def test_a_dead_letter_the_broker_refuses_stalls_with_backoff_says_why_and_recovers(
+    tmp_path: Path,
+) -> None:
+    """The dead-letter topic takes less than the service thinks (20 KB against 1 MiB):
+    the broker refuses the dead letter of a 100 KB poison message. The relay tries again
+    with backoff (a handful of tries in eight seconds, not thousands), readiness turns
+    503 naming the refusal; restarted with MAX_MESSAGE_BYTES set to the topic's limit,
+    the dead letter goes out as a reference and every event behind it follows."""
+    deployed = Deployed(tmp_path, "kafka", "avro")
+    result = deployed.drive(
+        None, "--stall", "20000", "--count", "20", "--timeout", "60", script=DRIVER
+    )
+    print(f"\nkafka stall: {json.dumps(result)}")
+    status, why = result["readiness_while_stalled"]
+    assert status == 503
+    assert why.startswith("outbox relay: stalled for "), why
+    assert "cannot send" in why and "MessageSizeTooLarge" in why, why
+    assert 1 <= result["relay_tries_logged_while_stalled"] <= 12
+    [dead] = result["dead_lettered_after_the_restart"]
+    assert dead["dead_letter_body"] == "omitted"
+    reference = json.loads(dead["body"])
+    assert (reference["topic"], reference["size"]) == (deployed.input_channel, 100_000)
+    assert (reference["partition"], reference["offset"]) == (0, 0)
+    assert result["good_processed"] == result["good_published"] == 20
+    assert result["seconds_after_the_restart"] < 30
+    assert result["readiness_after"] == [204, ""]
     assert result["exit_code"] == 0

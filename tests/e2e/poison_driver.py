@@ -17,6 +17,14 @@ topic has for it (its reason, and whether the body is the original or a referenc
 how long until every good event's output was out, the poison messages that caused an
 output (acted on as events), the readiness probe's status and body at the end, and
 how many times the service's log says the relay failed.
+
+With --stall DLQ_BYTES the dead-letter topic takes only DLQ_BYTES a message, less than
+the service's MAX_MESSAGE_BYTES: one 100 KB poison message, then --count good events.
+The broker refuses the dead letter; reports readiness while stalled (status and
+why), how often the relay tried in the seconds it was stalled, the good outputs
+meanwhile; then the service restarted with MAX_MESSAGE_BYTES=DLQ_BYTES (what the 503
+tells the operator to do): the dead letter as it then goes out, the good outputs and
+readiness.
 """
 
 from __future__ import annotations
@@ -75,27 +83,32 @@ def readiness(port: int) -> tuple[int, str]:
         return int(error.code), error.read().decode()
 
 
-async def poison(args: argparse.Namespace, codec: Codec, service: Service) -> dict[str, Any]:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+async def create_topics(url: str, limits: dict[str, int]) -> None:
+    """One partition each (every good event waits behind every poison one), each
+    taking messages of up to its limit."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    run = uuid.uuid4().hex[:8]
-    dlq = f"{args.input_channel}.dlq"
-    admin = AIOKafkaAdminClient(bootstrap_servers=args.url)
+    admin = AIOKafkaAdminClient(bootstrap_servers=url)
     await admin.start()
-    try:  # one partition: every good event waits behind every poison one
+    try:
         await admin.create_topics(
             [
-                NewTopic(
-                    args.input_channel,
-                    num_partitions=1,
-                    replication_factor=1,
-                    topic_configs={"max.message.bytes": str(MAX_TOPIC_BYTES)},
-                )
+                NewTopic(name, 1, 1, topic_configs={"max.message.bytes": str(limit)})
+                for name, limit in limits.items()
             ]
         )
     finally:
         await admin.close()
+
+
+async def poison(args: argparse.Namespace, codec: Codec, service: Service) -> dict[str, Any]:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    if args.stall:  # the dead-letter topic refuses what the service thinks it takes
+        return await stall(args, codec, service)
+    run = uuid.uuid4().hex[:8]
+    dlq = f"{args.input_channel}.dlq"
+    await create_topics(args.url, {args.input_channel: MAX_TOPIC_BYTES})
 
     good_event = codec.encode_input(1)
     content_type = codec.codec.CONTENT_TYPE
@@ -192,9 +205,93 @@ async def poison(args: argparse.Namespace, codec: Codec, service: Service) -> di
     }
 
 
+async def stall(args: argparse.Namespace, codec: Codec, service: Service) -> dict[str, Any]:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    run = uuid.uuid4().hex[:8]
+    dlq = f"{args.input_channel}.dlq"
+    await create_topics(args.url, {args.input_channel: MAX_TOPIC_BYTES, dlq: args.stall})
+    content_type = codec.codec.CONTENT_TYPE
+    event_type = f"payments.{args.input_event}.v1"
+
+    def headers(ce_id: str) -> list[tuple[str, bytes]]:
+        values = {"content-type": content_type, "ce_id": ce_id, "ce_type": event_type}
+        return [(k, v.encode()) for k, v in {**values, "correlation_id": ce_id}.items()]
+
+    poison_body = b"\xff" * 100_000
+    good = {f"good-{run}-{i}": codec.encode_input(i + 1) for i in range(args.count)}
+    fast = {"STALL_SECONDS": "1", "RELAY_RETRY_SECONDS": "0.2"}
+    service.start(fast)
+    await service.ready()
+    producer = AIOKafkaProducer(bootstrap_servers=args.url, max_request_size=MAX_TOPIC_BYTES)
+    consumer = AIOKafkaConsumer(
+        args.output_channel,
+        dlq,
+        bootstrap_servers=args.url,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await producer.start()
+    await consumer.start()
+    outputs: set[str] = set()
+    dead: list[dict[str, Any]] = []
+
+    async def collect(until: float) -> None:
+        with suppress(TimeoutError):
+            async with asyncio.timeout(until):
+                async for record in consumer:
+                    got = text(record.headers)
+                    if record.topic == dlq and got.get("ce_id") == f"poison-{run}":
+                        dead.append({**got, "body": (record.value or b"").decode(errors="replace")})
+                    elif got.get("correlation_id") in good:
+                        outputs.add(got["correlation_id"])
+                    if dead and len(outputs) == len(good):
+                        return
+
+    try:
+        await producer.send_and_wait(
+            args.input_channel, poison_body, key=b"k", headers=headers(f"poison-{run}")
+        )
+        for ce_id, body in good.items():
+            await producer.send_and_wait(args.input_channel, body, key=b"k", headers=headers(ce_id))
+        stalled = (0, "")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            stalled = readiness(service.health_port)
+            if stalled[0] == 503:
+                break
+            await asyncio.sleep(0.2)
+        await collect(8)  # eight seconds stalled: how often does the relay try?
+        log = service.log.read_text(errors="replace")
+        outputs_while_stalled = len(outputs)
+        service.stop()
+        service.start({**fast, "MAX_MESSAGE_BYTES": str(args.stall)})
+        await service.ready()
+        started = time.monotonic()
+        await collect(args.timeout)
+        seconds = round(time.monotonic() - started, 2)
+        after = readiness(service.health_port)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    code, _ = service.stop()
+    return {
+        "readiness_while_stalled": list(stalled),
+        "relay_tries_logged_while_stalled": log.count("the outbox relay cannot send"),
+        "outputs_while_stalled": outputs_while_stalled,
+        "dead_lettered_after_the_restart": dead,
+        "good_published": len(good),
+        "good_processed": len(outputs),
+        "seconds_after_the_restart": seconds,
+        "readiness_after": list(after),
+        "exit_code": code,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     add_service_arguments(parser)
+    parser.add_argument("--stall", type=int, default=0, help="the dead-letter topic's limit")
     parser.add_argument("--count", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=90)
     run_scenario(parser.parse_args(), poison)
