@@ -26,7 +26,7 @@ from evtgen.asyncapi import load_asyncapi
 from evtgen.cli import main
 from evtgen.loader import ModelError, load_model
 
-EXAMPLES = int(os.environ.get("EVTGEN_BAD_INPUT_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("EVTGEN_BAD_INPUT_EXAMPLES", "50"))
 MODELS = sorted(
     [ROOT / "generator/evtgen/data/sample-model.yaml", *(ROOT / "tests/models").glob("*.yaml")]
 )
