@@ -203,3 +203,26 @@ def test_a_ref_that_is_no_file_name_is_one_problem(ref: str, said: str, tmp_path
         document,
         tmp_path / "out",
     )
+
+
+def test_a_name_holding_a_line_break_of_unicode_stays_one_problem_on_one_line(
+    tmp_path: Path,
+) -> None:
+    """Found by the fuzzing above: a policy named "\\x1e" (a line break to splitlines)
+    printed raw split its problems over two lines."""
+    model = tmp_path / "model.yaml"
+    model.write_text('service: fuzzed\npolicies:\n  - name: "\\x1e\\u2028"\n', encoding="utf-8")
+    refused_in_one_line_each(
+        [
+            "new",
+            "service",
+            "fuzzed",
+            "--model",
+            str(model),
+            "--defaults",
+            "--dest",
+            str(tmp_path / "out"),
+        ],
+        model,
+        tmp_path / "out",
+    )
