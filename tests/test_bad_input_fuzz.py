@@ -226,3 +226,17 @@ def test_a_name_holding_a_line_break_of_unicode_stays_one_problem_on_one_line(
         model,
         tmp_path / "out",
     )
+
+
+def test_an_all_of_branch_whose_required_is_not_a_list_is_one_problem(tmp_path: Path) -> None:
+    """Found by the fuzzing above: `required: true` in an allOf branch raised TypeError."""
+    document = tmp_path / "api.yaml"
+    document.write_text(
+        (ROOT / "tests/asyncapi/all-of-records.yaml")
+        .read_text(encoding="utf-8")
+        .replace("required: [city]", "required: true"),
+        encoding="utf-8",
+    )
+    assert "required: true" in document.read_text(encoding="utf-8")
+    with pytest.raises(ModelError, match="required must be a list of property names"):
+        load_asyncapi(document, service="fuzzed")
