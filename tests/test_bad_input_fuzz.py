@@ -240,3 +240,17 @@ def test_an_all_of_branch_whose_required_is_not_a_list_is_one_problem(tmp_path: 
     assert "required: true" in document.read_text(encoding="utf-8")
     with pytest.raises(ModelError, match="required must be a list of property names"):
         load_asyncapi(document, service="fuzzed")
+
+
+def test_a_required_entry_that_is_no_name_is_one_problem(tmp_path: Path) -> None:
+    """Found by the fuzzing above: `required: [[]]` raised TypeError (unhashable)."""
+    document = tmp_path / "api.yaml"
+    document.write_text(
+        (ROOT / "tests/asyncapi/all-of-records.yaml")
+        .read_text(encoding="utf-8")
+        .replace("required: [city]", "required: [[]]"),
+        encoding="utf-8",
+    )
+    assert "required: [[]]" in document.read_text(encoding="utf-8")
+    with pytest.raises(ModelError, match="bad properties or required"):
+        load_asyncapi(document, service="fuzzed")

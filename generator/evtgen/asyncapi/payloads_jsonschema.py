@@ -93,7 +93,8 @@ class JsonSchemaPayloads:
             )
         properties, props_file = self.docs.deref(schema.get("properties") or mapping_at(0), file)
         required = schema.get("required") or []
-        if not isinstance(properties, LineMap) or not isinstance(required, list):
+        names = isinstance(required, list) and all(isinstance(r, str) for r in required)
+        if not isinstance(properties, LineMap) or not names:
             self.problems.fail(file, schema.line, f"{whole}: bad properties or required")
             return None
         for name in required:
