@@ -20,7 +20,16 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        return f"{self.file}:{self.line}: {one_line(self.message)}"
+
+
+def one_line(text: str) -> str:
+    """`text` with what a terminal or `splitlines` would break on, or not show (a name
+    holding a control character, U+2028, ...), written as its escape: one problem,
+    one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 class ModelError(Exception):

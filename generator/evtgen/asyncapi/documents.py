@@ -102,7 +102,12 @@ class Documents:
                     return None, file
                 file = url
             elif target:
-                path = (Path(file).parent / target).resolve()  # symlinks followed
+                try:
+                    path = (Path(file).parent / target).resolve()  # symlinks followed
+                    is_file = path.is_file()
+                except (OSError, ValueError) as err:  # a name too long, a NUL byte
+                    fail(file, line, f"$ref {ref!r} is no file name here: {_why(err)}")
+                    return None, file
                 if not path.is_relative_to(self.ref_root):
                     # `..`, an absolute path, a symlink out: never read (nor echoed)
                     fail(
@@ -113,7 +118,7 @@ class Documents:
                         "widen it with --ref-root DIR",
                     )
                     return None, file
-                if not path.is_file():
+                if not is_file:
                     fail(file, line, f"$ref {ref!r}: no file {path}")
                     return None, file
                 try:
@@ -133,6 +138,10 @@ class Documents:
                 return None, file
             value = found
         return value, file
+
+
+def _why(err: OSError | ValueError) -> str:
+    return err.strerror if isinstance(err, OSError) and err.strerror else str(err)
 
 
 def _is_url(file: str) -> bool:

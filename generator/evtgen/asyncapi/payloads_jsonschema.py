@@ -93,7 +93,8 @@ class JsonSchemaPayloads:
             )
         properties, props_file = self.docs.deref(schema.get("properties") or mapping_at(0), file)
         required = schema.get("required") or []
-        if not isinstance(properties, LineMap) or not isinstance(required, list):
+        names = isinstance(required, list) and all(isinstance(r, str) for r in required)
+        if not isinstance(properties, LineMap) or not names:
             self.problems.fail(file, schema.line, f"{whole}: bad properties or required")
             return None
         for name in required:
@@ -188,7 +189,15 @@ class JsonSchemaPayloads:
                     )
                 properties[name] = prop
                 properties.key_lines[name] = given.line_of(name)
-            required += [r for r in branch.get("required") or [] if r not in required]
+            wanted = branch.get("required") or []
+            if not isinstance(wanted, list):  # `required: true`, draft 3's form
+                self.problems.fail(
+                    file,
+                    branch.line_of("required"),
+                    "allOf: required must be a list of property names",
+                )
+                return schema, file
+            required += [r for r in wanted if r not in required]
             open_content = open_content and branch.get("additionalProperties", True) is not False
         merged = mapping_at(schema.line, type="object", properties=properties, required=required)
         if not open_content:
