@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_evtgen
+from conftest import REGISTRY_URL, ROOT, run_evtgen
 from generated import fresh_venv, run_in, uv
 
 pytestmark = [pytest.mark.brokers, pytest.mark.slow]
@@ -42,7 +42,7 @@ TIMEOUT = 90.0
 
 
 def env_url(name: str) -> str:
-    url = os.environ.get(name)
+    url = REGISTRY_URL if name == "REGISTRY_URL" else os.environ.get(name)
     if not url:
         pytest.fail(
             f"{name} is not set: start the brokers and the registry with "
