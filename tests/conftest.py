@@ -15,6 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template"
 EVTGEN = [sys.executable, "-m", "evtgen"]
+#: The tests' schema registry (scripts/test.sh exports REGISTRY_URL), taken out of the
+#: environment: a generated service or repo's tests run by a test would read it and
+#: switch to the registry's wire format, looking up schemas nobody registered; the
+#: tests that mean it pass it on themselves (test_schema_registry, test_wire_format).
+REGISTRY_URL = os.environ.pop("REGISTRY_URL", "").rstrip("/")
 
 
 @dataclass

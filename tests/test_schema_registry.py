@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, run_evtgen
+from conftest import REGISTRY_URL, ROOT, run_evtgen
 from test_schema_compat import CHANGES, JSON_ONLY, to_json
 
 from evtgen.commands.schema_check import MODES
@@ -43,7 +43,7 @@ REGISTRY_MORE_LENIENT = {
 
 @pytest.fixture(scope="session")
 def registry_url() -> str:
-    url = os.environ.get("REGISTRY_URL")
+    url = REGISTRY_URL
     if not url:
         pytest.fail(
             "REGISTRY_URL is not set: start the registry with `scripts/brokers.sh up "
