@@ -10,12 +10,12 @@ produce. The view is plain JSON-able data, so Copier records it in
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from evtgen.deploy import topics
-from evtgen.fieldtypes import IMPORTED_NAMES, NEW_IDS, RECORD, FieldType, assignable
+from evtgen.fieldtypes import NEW_IDS, RECORD, FieldType, assignable
 from evtgen.flow import flow_mermaid
+from evtgen.import_block import import_block
 from evtgen.model import (
     Aggregate,
     Command,
@@ -38,8 +38,6 @@ VIEW_VERSION = 1
 #: The generated repos' line length (ruff's `line-length` in their pyproject.toml).
 LINE_LENGTH = 100
 
-_NAME = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 #: What each generated module imports whatever the model holds; the model's types
 #: add to it. (`imports.<module>` is that module's whole stdlib and third-party block.)
@@ -577,28 +575,3 @@ def _step(
             _built(step.compensation, list(known), start, code) if step.compensation else None
         ),
     }
-
-
-# -- imports -----------------------------------------------------------------
-
-
-def import_block(code: list[str]) -> str:
-    """The import lines the given code needs, grouped and sorted as ruff's isort does:
-    standard library first, then third-party."""
-    modules: dict[str, set[str]] = {}
-    for line in code:
-        for name in _NAME.findall(_STRING.sub('""', line)):
-            if name in IMPORTED_NAMES:
-                modules.setdefault(IMPORTED_NAMES[name], set()).add(name)
-    groups: list[list[str]] = [[], []]
-    for module in sorted(modules):
-        names = ", ".join(sorted(modules[module], key=_isort_key))
-        groups[module == "pydantic"].append(f"from {module} import {names}")
-    return "\n\n".join("\n".join(g) for g in groups if g)
-
-
-def _isort_key(name: str) -> tuple[int, str]:
-    """isort's order-by-type: CONSTANTS, then Classes, then functions."""
-    if name.isupper() and len(name) > 1:
-        return 0, name
-    return (1 if name[0].isupper() else 2), name

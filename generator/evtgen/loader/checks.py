@@ -82,16 +82,19 @@ def cross_check(out: FileProblems, model: Model) -> None:
                 f"command {command.name} emits {command.rejected!r} and is rejected with it: "
                 "the rejected event is sent instead of the others, list it once",
             )
-        for emitted in command.sends:
+        sent = [("emits", e) for e in command.emits]
+        sent += [("is rejected with", command.rejected)] if command.rejected else []
+        for verb, emitted in sent:
             if emitted not in events:
                 out.fail(
                     command.line,
-                    f"command {command.name} emits {emitted!r}, which is not an event of the model",
+                    f"command {command.name} {verb} {emitted!r}, "
+                    "which is not an event of the model",
                 )
             elif events[emitted].external:
                 out.fail(
                     command.line,
-                    f"command {command.name} emits {emitted!r}, "
+                    f"command {command.name} {verb} {emitted!r}, "
                     "which is marked external (published by another context)",
                 )
     for policy in model.policies:
