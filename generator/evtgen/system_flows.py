@@ -5,8 +5,8 @@ event no context reads), and each saga across contexts, from its start event thr
 its participants' replies to its end.
 
 The system repository's end-to-end test drives each flow: it publishes the first
-event and waits for every event of the flow, the last one last, every context
-running as its own process."""
+event and waits for every event of the flow (in any order: brokers do not order
+messages across channels), every context running as its own process."""
 
 from __future__ import annotations
 
@@ -49,10 +49,10 @@ class Flow:
 
 def flows(system: System) -> list[Flow]:
     """One flow per event from outside the system that a context reacts to: the
-    longest path from it to an event no context reads; and one per saga started
-    from outside the system: from its start, through each
-    participant's success reply, to its `completed` event (a participant's generated
-    domain answers with its success reply)."""
+    longest path from it to an event no context reads (the commands' `emits`, not
+    what they send when rejected); and one per saga started from outside the
+    system: from its start, through each participant's success reply (what a
+    generated participant answers), to its `completed` event."""
     found = []
     for context in system.contexts:
         model = context.model

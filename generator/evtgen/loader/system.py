@@ -428,7 +428,9 @@ def _saga_halves(
                 continue  # the saga's own reader says what is missing
             added = halves.setdefault(participant, [])
             # the success reply by default; the failure when the domain refuses
-            rejected = (("rejected", found["failure"][0]),) if "failure" in found else ()
+            rejected: tuple[tuple[str, Any], ...] = ()
+            if "failure" in found:
+                rejected = (("rejected", found["failure"][0]),)
             for role, emits in (("command", [found["success"][0]]), ("compensation", [])):
                 if role not in found:
                     continue
@@ -436,10 +438,14 @@ def _saga_halves(
                 event = (("name", name), ("external", True), ("producer", orchestrator))
                 added.append(Addition("events", (*event, ("channel", channel)), path, line))
                 run = f"Run{name}"
-                values = (("name", run), ("aggregate", aggregate), ("emits", emits))
+                command: tuple[tuple[str, Any], ...] = (
+                    ("name", run),
+                    ("aggregate", aggregate),
+                    ("emits", emits),
+                )
                 if role == "command":
-                    values += rejected
-                added.append(Addition("commands", values, path, line))
+                    command += rejected
+                added.append(Addition("commands", command, path, line))
                 added.append(
                     Addition(
                         "policies",
