@@ -547,8 +547,9 @@ def generate(model_path: Path, service: str, dest: Path, schema_format: str) -> 
         (SAMPLE, "orders"),
         (MODELS / "rich.yaml", "fulfilment"),
         (MODELS / "minimal.yaml", "counter"),
+        (MODELS / "rejections.yaml", "payments"),  # commands with a rejected event
     ],
-    ids=["sample", "rich", "minimal"],
+    ids=["sample", "rich", "minimal", "rejections"],
 )
 def test_round_trip_gives_the_same_model(
     model_path: Path, service: str, schema_format: str, tmp_path: Path

@@ -192,3 +192,12 @@ def test_the_generated_readme_shows_the_flow(tmp_path: Path) -> None:
 def test_the_view_carries_the_diagram_once() -> None:
     view = model_view(load_model(sample_model_path(), service="orders"))
     assert view["flow"].startswith("flowchart LR\n")
+
+
+def test_a_rejected_event_is_drawn_as_the_commands_other_outcome() -> None:
+    diagram = mermaid(flow_mermaid(load_model(RICH.parent / "rejections.yaml")))
+    assert {
+        ("Payment", "PaymentTaken", "ChargeOrder"),
+        ("Payment", "PaymentDeclined", "ChargeOrder rejected"),
+        ("PaymentDeclined", "payments.payment-declined.v1", ""),
+    } <= diagram.edges

@@ -204,6 +204,27 @@ def test_field_types_in_both_spellings() -> None:
             "commands:\n",
             "m.yaml:9: YAML syntax error: found duplicate key",
         ),
+        (
+            "service: s\naggregates:\n  - {name: A, fields: {id: uuid}}\ncommands:\n"
+            "  - {name: C, aggregate: A, rejected: Nope}\n",
+            "m.yaml:5: command C is rejected with 'Nope', which is not an event of the model",
+        ),
+        (
+            "service: s\naggregates:\n  - {name: A, fields: {id: uuid}}\ncommands:\n"
+            "  - {name: C, aggregate: A, emits: [E], rejected: E}\nevents:\n  - {name: E}\n",
+            "m.yaml:5: command C emits 'E' and is rejected with it",
+        ),
+        (
+            "service: s\naggregates:\n  - {name: A, fields: {id: uuid}}\ncommands:\n"
+            "  - {name: C, aggregate: A, rejected: E}\nevents:\n"
+            "  - {name: E, external: true, channel: o.e.v1}\n",
+            "m.yaml:5: command C is rejected with 'E', which is marked external",
+        ),
+        (
+            "service: s\naggregates:\n  - {name: A, fields: {id: uuid}}\ncommands:\n"
+            "  - name: C\n    aggregate: A\n    rejected: [E]\nevents:\n  - {name: E}\n",
+            "m.yaml:7: rejected of command C must be an event's name",
+        ),
     ],
 )
 def test_each_mistake_names_the_file_and_line(text: str, expected: str) -> None:
@@ -323,3 +344,20 @@ def test_yes_as_a_name_is_the_word_yes_not_a_boolean() -> None:
     found = problems(BASE + "policies:\n  - name: yes\n    when: OrderPlaced\n")
     assert not any("has no 'name:'" in p for p in found), found
     assert "m.yaml:6: policy name 'yes' must be PascalCase" in found[0], found
+
+
+def test_a_command_may_name_the_event_it_sends_when_rejected() -> None:
+    model = parse_model(
+        "service: s\naggregates:\n  - {name: A, fields: {id: uuid}}\ncommands:\n"
+        "  - {name: C, aggregate: A, emits: [Done], rejected: Refused}\n"
+        "events:\n  - {name: Done}\n  - {name: Refused}\n",
+        "m.yaml",
+    )
+    command = model.command("C")
+    assert (command.emits, command.rejected, command.sends) == (
+        ("Done",),
+        "Refused",
+        ("Done", "Refused"),
+    )
+    # a publisher for the rejection too
+    assert [e.name for e in model.emitted_events] == ["Done", "Refused"]

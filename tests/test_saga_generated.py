@@ -18,8 +18,8 @@ from conftest import ROOT, run_evtgen
 from generated import fresh_venv, run_in
 
 from evtgen.loader import load_model
+from evtgen.saga_scenarios import saga_scenarios
 from evtgen.templates import sample_saga_path
-from evtgen.view import saga_scenarios
 
 MODELS = ROOT / "tests" / "models"
 CASES = [

@@ -16,6 +16,8 @@ from evtgen.cli import main
 from evtgen.loader import load_model
 from evtgen.loader.system import load_system, parse_system
 from evtgen.problems import ModelError
+from evtgen.system_flows import Flow, flows, refusals
+from evtgen.system_repo import flow_case
 
 SAMPLE = Path(__file__).parent / "models" / "systems" / "shop.yaml"
 
@@ -44,12 +46,16 @@ def test_sample_system_resolves_each_context_into_a_model(tmp_path: Path) -> Non
         ("payments", "orders", "RefundDenied", "reply"),
     }
     # each participant's half, without declaring it: a subscriber for the command, its
-    # domain function emitting the replies, and the compensation's handler
+    # domain function emitting the success reply (the failure when its rules refuse
+    # the command), and the compensation's handler
     shipping = system.context("shipping").model
     held = shipping.event("HoldShipment")
     assert held.external and held.producer == "orders"
     assert held.channel == "shipping.hold-shipment.v1"
-    assert shipping.command("RunHoldShipment").emits == ("ShipmentHeld", "ShipmentGone")
+    assert shipping.command("RunHoldShipment").emits == ("ShipmentHeld",)
+    assert shipping.command("RunHoldShipment").rejected == "ShipmentGone"
+    assert shipping.command("RunReleaseShipment").sends == ()
+    assert {e.name for e in shipping.emitted_events} >= {"ShipmentHeld", "ShipmentGone"}
     assert {(p.when, p.then) for p in shipping.policies} >= {
         ("HoldShipment", "RunHoldShipment"),
         ("ReleaseShipment", "RunReleaseShipment"),
@@ -60,6 +66,68 @@ def test_sample_system_resolves_each_context_into_a_model(tmp_path: Path) -> Non
         alone = tmp_path / f"{context.name}.yaml"
         alone.write_text(context.model_text, encoding="utf-8")
         assert load_model(alone) == context.model
+
+
+def test_the_flows_of_the_sample_system() -> None:
+    """What the system's end-to-end test drives: the choreography through every
+    context, the saga through each participant's success reply to its completed
+    event; and each way the saga can be refused, with what it undoes."""
+    system = load_system(SAMPLE)
+
+    def names(flow: Flow) -> list[str]:
+        return [f"{h.context}:{h.event}" for h in flow.hops]
+
+    driven = {f.name: names(f) for f in flows(system)}
+    assert driven == {
+        "CartCheckedOut to OrderClosed": [
+            "orders:OrderPlaced",
+            "payments:PaymentAuthorized",
+            "shipping:OrderShipped",
+            "orders:OrderClosed",
+        ],
+        "CancellationRequested to OrderCancelled": [
+            "shipping:ShipmentHeld",
+            "payments:OrderRefunded",
+            "orders:OrderCancelled",
+        ],
+    }
+    refused = {f.name: (f.refused_by, names(f)) for f in refusals(system)}
+    assert refused == {
+        "CancellationRequested refused by shipping to CancellationRefused": (
+            "shipping",
+            ["shipping:ShipmentGone", "orders:CancellationRefused"],
+        ),
+        "CancellationRequested refused by payments to CancellationRefused": (
+            "payments",
+            [
+                "shipping:ShipmentHeld",
+                "payments:RefundDenied",
+                "orders:ReleaseShipment",  # the compensation of the step done
+                "orders:CancellationRefused",
+            ],
+        ),
+    }
+    case = flow_case(refusals(system)[1])
+    assert case["start"] == {
+        "context": "orders",
+        "event": "CancellationRequested",
+        "channel": "storefront.cancellation-requested.v1",
+        "sample": "cancellation_requested",
+    }
+    assert case["hops"][2]["channel"] == "shipping.release-shipment.v1"
+
+
+def test_a_saga_started_inside_the_system_is_not_driven_from_outside(tmp_path: Path) -> None:
+    """The end-to-end test publishes a flow's first event as the outside world would:
+    a saga started by another context's event runs inside a flow, not on its own."""
+    model = tmp_path / "shop.yaml"
+    model.write_text(
+        _broken("start: CancellationRequested", "start: payments.PaymentAuthorized"),
+        encoding="utf-8",
+    )
+    system = load_system(model)
+    assert [f.name for f in flows(system)] == ["CartCheckedOut to OrderClosed"]
+    assert refusals(system) == []
 
 
 def _broken(old: str, new: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from evtgen.fieldtypes import FieldType
 from evtgen.loader import load_model, parse_model
 from evtgen.templates import (
@@ -94,6 +96,7 @@ def test_subscribers_and_publishers_follow_the_policies() -> None:
                 }
             ],
             "saga": None,
+            "rejections": [],
             # in asyncapi.yaml: no document read, so evtgen's own keys
             "channel_key": "PaymentAuthorized",
             "message_key": "PaymentAuthorized",
@@ -119,3 +122,38 @@ def test_the_model_document_reads_back_as_the_same_model() -> None:
     text = io.StringIO()
     YAML().dump(model_view(model)["source"], text)
     assert parse_model(text.getvalue(), "round-trip") == model
+
+
+def test_a_command_rejected_with_an_event_builds_it_from_the_command_and_why() -> None:
+    view = model_view(load_model(Path(__file__).parent / "models" / "rejections.yaml"))
+    charge = next(c for c in view["commands"] if c["name"] == "ChargeOrder")
+    assert charge["rejected"] == {
+        "name": "PaymentDeclined",
+        "snake": "payment_declined",
+        "fields": [
+            {"name": "order_id", "value": "command.order_id", "copied": True, "reason": False},
+            {"name": "reason", "value": "reason", "copied": False, "reason": True},
+            {"name": "code", "value": "402", "copied": False, "reason": False},
+        ],
+    }
+    refund = next(c for c in view["commands"] if c["name"] == "RefundPayment")
+    assert [f["value"] for f in refund["rejected"]["fields"]] == [
+        "command.payment_id",
+        "command.amount",
+    ]
+    # the handler tests refuse each such command of a subscriber's policies
+    rejections = {c["event"]: c["rejections"] for c in view["consumed"]}
+    assert rejections["OrderPlaced"] == [
+        {
+            "command": "charge_order",
+            "event": "PaymentDeclined",
+            "snake": "payment_declined",
+            "channel": "payments.payment-declined.v1",
+            "reason": "reason",
+        }
+    ]
+    assert rejections["RefundRequested"][0]["reason"] is None
+    # and a publisher for each rejection
+    assert {"PaymentDeclined", "RefundRefused"} <= {e["event"] for e in view["emitted"]}
+    # the domain function itself emits its success only
+    assert [e["name"] for e in charge["emits"]] == ["PaymentTaken"]

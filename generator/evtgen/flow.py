@@ -93,6 +93,8 @@ def flow_mermaid(model: Model) -> str:
         edge(ids[("command", command.name)], acted_on)
         for emitted in command.emits:
             edge(acted_on, ids[("event", emitted)], command.name)
+        if command.rejected:
+            edge(acted_on, ids[("event", command.rejected)], f"{command.name} rejected")
     for event in model.emitted_events:
         edge(ids[("event", event.name)], ids[("channel", event.channel)])
     for policy in model.policies:

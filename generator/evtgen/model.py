@@ -145,6 +145,14 @@ class Command:
     emits: tuple[str, ...]
     doc: str = ""
     line: int = field(default=0, compare=False)  # where the model file defines it
+    #: the event sent instead of `emits` when the domain refuses the command (raises
+    #: `Rejected`): e.g. a saga participant's failure reply (docs/system.md)
+    rejected: str | None = None
+
+    @property
+    def sends(self) -> tuple[str, ...]:
+        """Every event the command may send: its `emits`, then its `rejected` event."""
+        return self.emits + ((self.rejected,) if self.rejected else ())
 
 
 @dataclass(frozen=True)
@@ -266,7 +274,7 @@ class Model:
     @property
     def emitted_events(self) -> tuple[Event, ...]:
         """Events some command emits: one publisher each, in model order."""
-        wanted = {name for c in self.commands for name in c.emits}
+        wanted = {name for c in self.commands for name in c.sends}
         return tuple(e for e in self.events if e.name in wanted)
 
     @property

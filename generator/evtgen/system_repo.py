@@ -9,6 +9,7 @@ from typing import Any
 
 from evtgen.contextmap import context_map_mermaid
 from evtgen.loader.system import System
+from evtgen.system_flows import Flow, Hop
 
 
 def write_system_repo(
@@ -71,8 +72,12 @@ consumer (the CI of this repository runs it).
 ## End to end
 
 `tests/test_flows.py` runs every context as its own process (`python -m PACKAGE`) on
-a real broker and drives each choreography flow from its first event (from outside
-the system) to its last one, the correlation id carried through every context:
+a real broker and drives each flow from its first event (from outside the system)
+through every event of it to its last one, the correlation id carried through every
+context: each choreography flow, and each saga to its completed event. A saga's
+failure (a participant's rules refuse its command, the saga compensates) runs once
+your rules refuse something: add it to `REFUSED` there, with start-event fields
+they refuse (evtgen's docs/system.md).
 
 ```sh
 python3 -m venv .venv && .venv/bin/pip install -r requirements.txt
@@ -109,26 +114,10 @@ def flows_test(system: System, broker: str) -> str:
     """The end-to-end test: every context as a process, each flow driven to its end."""
     from importlib.resources import files
 
-    from evtgen.model import snake
-    from evtgen.system_flows import flows
+    from evtgen.system_flows import flows, refusals
 
-    cases = [
-        {
-            "name": f"{flow.start.event} to {flow.end.event}",
-            "start": {
-                "context": flow.start.context,
-                "event": flow.start.event,
-                "channel": flow.start.channel,
-                "sample": snake(flow.start.event),
-            },
-            "end": {
-                "context": flow.end.context,
-                "event": flow.end.event,
-                "channel": flow.end.channel,
-            },
-        }
-        for flow in flows(system)
-    ]
+    driven = [flow_case(flow) for flow in flows(system)]
+    refused = {flow.name: flow_case(flow) for flow in refusals(system)}
     channels = sorted({e.channel for c in system.contexts for e in c.model.messages})
     text = (files("evtgen") / "data" / "system" / "test_flows.py.tmpl").read_text(encoding="utf-8")
     for key, value in (
@@ -136,10 +125,26 @@ def flows_test(system: System, broker: str) -> str:
         ("BROKER", repr(broker)),
         ("CONTEXTS", _literal({c.name: c.model.package for c in system.contexts})),
         ("CHANNELS", _literal(channels)),
-        ("FLOWS", _literal(cases)),
+        ("FLOWS", _literal(driven)),
+        ("REFUSALS", _literal(refused)),
     ):
         text = text.replace(f"@{key}@", value)
     return text
+
+
+def flow_case(flow: Flow) -> dict[str, Any]:
+    """A flow as the end-to-end test reads it: its first event (a sample of the
+    first context's tests), then each event it must see, the last one last."""
+    from evtgen.model import snake
+
+    def hop(h: Hop) -> dict[str, str]:
+        return {"context": h.context, "event": h.event, "channel": h.channel}
+
+    return {
+        "name": flow.name,
+        "start": {**hop(flow.start), "sample": snake(flow.start.event)},
+        "hops": [hop(h) for h in flow.hops],
+    }
 
 
 def _literal(value: Any) -> str:

@@ -10,12 +10,12 @@ produce. The view is plain JSON-able data, so Copier records it in
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from evtgen.deploy import topics
-from evtgen.fieldtypes import IMPORTED_NAMES, NEW_IDS, RECORD, FieldType, assignable
+from evtgen.fieldtypes import NEW_IDS, RECORD, FieldType, assignable
 from evtgen.flow import flow_mermaid
+from evtgen.import_block import import_block
 from evtgen.model import (
     Aggregate,
     Command,
@@ -29,6 +29,7 @@ from evtgen.model import (
     dead_letter_channel,
     snake,
 )
+from evtgen.saga_scenarios import saga_scenarios
 from evtgen.schemas import avro_schema, json_definition, json_schema
 from evtgen.view_document import contract_view, event_keys, model_document, operation_keys
 
@@ -37,8 +38,6 @@ VIEW_VERSION = 1
 #: The generated repos' line length (ruff's `line-length` in their pyproject.toml).
 LINE_LENGTH = 100
 
-_NAME = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 #: What each generated module imports whatever the model holds; the model's types
 #: add to it. (`imports.<module>` is that module's whole stdlib and third-party block.)
@@ -334,6 +333,7 @@ def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict
         "name": command.name,
         "snake": snake(command.name),
         "doc": docstring_text(command.doc),
+        "rejected": _rejected(model, command, code["domain"]),
         "aggregate": aggregate.name,
         "aggregate_snake": snake(aggregate.name),
         "id": id_field.attr,
@@ -344,6 +344,22 @@ def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict
         "fields": [_field(f, code["messages"]) for f in command.fields],
         "samples": [_sample(f, code["samples"]) for f in command.fields],
     }
+
+
+def _rejected(model: Model, command: Command, code: list[str]) -> dict[str, Any] | None:
+    """The event the command sends when the domain refuses it, built from the command
+    and why (a `reason: string` field gets the text of the `Rejected`)."""
+    if command.rejected is None:
+        return None
+    event = model.event(command.rejected)
+    fields = []
+    for target in event.fields:
+        if _is_reason(target):
+            fields.append({"name": target.attr, "value": "reason", "copied": False, "reason": True})
+        else:
+            filled = _filled(target, [("command", command.fields)], code, model)
+            fields.append({**filled, "reason": False})
+    return {"name": event.name, "snake": snake(event.name), "fields": fields}
 
 
 def _role(model: Model, event: Event) -> str:
@@ -434,7 +450,30 @@ def _consumed(model: Model, event: Event) -> dict[str, Any]:
             if not _creates(model, model.command(p.then))
         ],
         "saga": None,  # or what the saga's orchestrator does with it: "start" or "reply"
+        # the commands its policies run that the domain may refuse, and what goes out then
+        "rejections": [
+            _rejection(model, model.command(p.then))
+            for p in model.policies_for(event)
+            if model.command(p.then).rejected
+        ],
     }
+
+
+def _rejection(model: Model, command: Command) -> dict[str, Any]:
+    assert command.rejected is not None
+    event = model.event(command.rejected)
+    reason = next((f.attr for f in event.fields if _is_reason(f)), None)
+    return {
+        "command": snake(command.name),
+        "event": event.name,
+        "snake": snake(event.name),
+        "channel": event.channel,
+        "reason": reason,  # the field that carries the Rejected's text, if any
+    }
+
+
+def _is_reason(field: Field) -> bool:
+    return field.name == "reason" and field.type.kind == "string"
 
 
 # -- the saga (docs/saga.md) ----------------------------------------------------
@@ -454,6 +493,7 @@ def _saga_consumed(model: Model) -> list[dict[str, Any]]:
             "policies": [],
             "loads": [],
             "saga": kind,
+            "rejections": [],
         }
         for e, kind in [(start, "start"), *((r, "reply") for r in model.saga.replies)]
     ]
@@ -513,40 +553,6 @@ def _saga(model: Model, saga: Saga, code: list[str]) -> dict[str, Any]:
     }
 
 
-def saga_scenarios(saga: Saga) -> list[dict[str, Any]]:
-    """What the generated tests run: the happy path, a failure at each step that can
-    fail, a timeout at each step. `outcomes` is how each participant answers, in
-    step order ("success", "failure" or "silent", which ends it); `sent` is the
-    names of what the orchestrator must send, in order. `broker` marks the few also
-    run against a real broker: the happy path and the last failure and timeout,
-    which undo the most."""
-    names = [step.command.name for step in saga.steps]
-    scenarios = [
-        {
-            "id": "happy-path",
-            "outcomes": ["success"] * len(saga.steps),
-            "sent": names + ([saga.completed] if saga.completed else []),
-            "broker": True,
-        }
-    ]
-    for ending in ("failure", "silent"):
-        ends = [
-            (i, step) for i, step in enumerate(saga.steps) if ending == "silent" or step.failure
-        ]
-        for index, step in ends:
-            undone = [s.compensation.name for s in reversed(saga.steps[:index]) if s.compensation]
-            scenarios.append(
-                {
-                    "id": f"{'failure' if ending == 'failure' else 'timeout'}-at-"
-                    + snake(step.name).replace("_", "-"),
-                    "outcomes": ["success"] * index + [ending],
-                    "sent": names[: index + 1] + undone + ([saga.failed] if saga.failed else []),
-                    "broker": (index, step) == ends[-1],
-                }
-            )
-    return scenarios
-
-
 def _step(
     index: int,
     step: SagaStep,
@@ -569,28 +575,3 @@ def _step(
             _built(step.compensation, list(known), start, code) if step.compensation else None
         ),
     }
-
-
-# -- imports -----------------------------------------------------------------
-
-
-def import_block(code: list[str]) -> str:
-    """The import lines the given code needs, grouped and sorted as ruff's isort does:
-    standard library first, then third-party."""
-    modules: dict[str, set[str]] = {}
-    for line in code:
-        for name in _NAME.findall(_STRING.sub('""', line)):
-            if name in IMPORTED_NAMES:
-                modules.setdefault(IMPORTED_NAMES[name], set()).add(name)
-    groups: list[list[str]] = [[], []]
-    for module in sorted(modules):
-        names = ", ".join(sorted(modules[module], key=_isort_key))
-        groups[module == "pydantic"].append(f"from {module} import {names}")
-    return "\n\n".join("\n".join(g) for g in groups if g)
-
-
-def _isort_key(name: str) -> tuple[int, str]:
-    """isort's order-by-type: CONSTANTS, then Classes, then functions."""
-    if name.isupper() and len(name) > 1:
-        return 0, name
-    return (1 if name[0].isupper() else 2), name

@@ -134,6 +134,7 @@ def model_document(model: Model) -> dict[str, Any]:
                     "aggregate": c.aggregate,
                     "fields": fields(c.fields),
                     "emits": list(c.emits),
+                    **({"rejected": c.rejected} if c.rejected else {}),
                 },
                 c.doc,
             )

@@ -67,7 +67,7 @@ def flow_matches_operations(
 ) -> None:
     """The recorded flow wins; say so when someone edited the operations since."""
     recorded = (
-        {e for c in commands for e in c.emits},
+        {e for c in commands for e in c.sends},
         {p.when for p in policies},
     )
     described = (

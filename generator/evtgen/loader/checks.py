@@ -76,16 +76,25 @@ def cross_check(out: FileProblems, model: Model) -> None:
                 f"command {command.name} acts on aggregate "
                 f"{command.aggregate!r}, which the model does not define",
             )
-        for emitted in command.emits:
+        if command.rejected in command.emits:
+            out.fail(
+                command.line,
+                f"command {command.name} emits {command.rejected!r} and is rejected with it: "
+                "the rejected event is sent instead of the others, list it once",
+            )
+        sent = [("emits", e) for e in command.emits]
+        sent += [("is rejected with", command.rejected)] if command.rejected else []
+        for verb, emitted in sent:
             if emitted not in events:
                 out.fail(
                     command.line,
-                    f"command {command.name} emits {emitted!r}, which is not an event of the model",
+                    f"command {command.name} {verb} {emitted!r}, "
+                    "which is not an event of the model",
                 )
             elif events[emitted].external:
                 out.fail(
                     command.line,
-                    f"command {command.name} emits {emitted!r}, "
+                    f"command {command.name} {verb} {emitted!r}, "
                     "which is marked external (published by another context)",
                 )
     for policy in model.policies:
@@ -134,7 +143,7 @@ def loops(out: FileProblems, model: Model) -> None:
         while stack:
             for policy in by_event.get(stack.pop(), []):
                 command = commands.get(policy.then)
-                for emitted in command.emits if command else ():
+                for emitted in command.sends if command else ():
                     if emitted == target:
                         return True
                     if emitted not in seen:
@@ -145,7 +154,7 @@ def loops(out: FileProblems, model: Model) -> None:
     for policy in model.policies:
         command = commands.get(policy.then)
         if command and any(
-            e == policy.when or leads_to(e, policy.when, {e}) for e in command.emits
+            e == policy.when or leads_to(e, policy.when, {e}) for e in command.sends
         ):
             out.fail(
                 policy.line,

@@ -27,7 +27,7 @@ TOP_KEYS = {
 SECTION_KEYS = {
     "types": {"name", "fields", "doc"},
     "aggregates": {"name", "fields", "doc"},
-    "commands": {"name", "aggregate", "fields", "emits", "doc"},
+    "commands": {"name", "aggregate", "fields", "emits", "rejected", "doc"},
     "events": {"name", "fields", "external", "channel", "producer", "doc"},
     "policies": {"name", "when", "then", "doc"},
 }
@@ -161,9 +161,14 @@ def command(out: FileProblems, item: LineMap, line: int, records: set[str]) -> C
         out.fail(item.line_of("aggregate"), f"command {name} needs 'aggregate: <AggregateName>'")
         aggregate = ""
     emits = name_list(out, item, "emits", f"command {name}")
+    rejected = item.get("rejected")
+    if rejected is not None and not isinstance(rejected, str):
+        out.fail(item.line_of("rejected"), f"rejected of command {name} must be an event's name")
+        rejected = None
     if name is None:
         return None
-    return Command(name, aggregate, fields, emits, text(out, item, "doc", name), line)
+    doc = text(out, item, "doc", name)
+    return Command(name, aggregate, fields, emits, doc, line, rejected)
 
 
 def event(

@@ -386,7 +386,7 @@ def _saga_halves(
 ) -> dict[str, list[Addition]]:
     """Each participant's half of the sagas the other contexts run: the command as
     an external event, a policy on it running a command of the participant's that
-    emits the success and failure replies (its domain function decides which), and
+    emits the success reply, or the failure reply when its domain refuses it, and
     the same for the compensation (docs/system.md)."""
     names = [n for _, n, _ in entries]
     halves: dict[str, list[Addition]] = {}
@@ -427,22 +427,25 @@ def _saga_halves(
             if "command" not in found or "success" not in found:
                 continue  # the saga's own reader says what is missing
             added = halves.setdefault(participant, [])
-            replies = [found[r][0] for r in ("success", "failure") if r in found]
-            for role, emits in (("command", replies), ("compensation", [])):
+            # the success reply by default; the failure when the domain refuses
+            rejected: tuple[tuple[str, Any], ...] = ()
+            if "failure" in found:
+                rejected = (("rejected", found["failure"][0]),)
+            for role, emits in (("command", [found["success"][0]]), ("compensation", [])):
                 if role not in found:
                     continue
                 name, channel, path = found[role]
                 event = (("name", name), ("external", True), ("producer", orchestrator))
                 added.append(Addition("events", (*event, ("channel", channel)), path, line))
                 run = f"Run{name}"
-                added.append(
-                    Addition(
-                        "commands",
-                        (("name", run), ("aggregate", aggregate), ("emits", emits)),
-                        path,
-                        line,
-                    )
+                command: tuple[tuple[str, Any], ...] = (
+                    ("name", run),
+                    ("aggregate", aggregate),
+                    ("emits", emits),
                 )
+                if role == "command":
+                    command += rejected
+                added.append(Addition("commands", command, path, line))
                 added.append(
                     Addition(
                         "policies",
