@@ -228,29 +228,26 @@ def test_a_name_holding_a_line_break_of_unicode_stays_one_problem_on_one_line(
     )
 
 
-def test_an_all_of_branch_whose_required_is_not_a_list_is_one_problem(tmp_path: Path) -> None:
-    """Found by the fuzzing above: `required: true` in an allOf branch raised TypeError."""
+@pytest.mark.parametrize(
+    ("required", "problem"),
+    [
+        # `required: true` in an allOf branch raised TypeError
+        ("required: true", "required must be a list of property names"),
+        # `required: [[]]` raised TypeError (unhashable)
+        ("required: [[]]", "bad properties or required"),
+    ],
+)
+def test_an_all_of_branch_with_a_bad_required_is_one_problem(
+    tmp_path: Path, required: str, problem: str
+) -> None:
+    """Found by the fuzzing above."""
     document = tmp_path / "api.yaml"
     document.write_text(
         (ROOT / "tests/asyncapi/all-of-records.yaml")
         .read_text(encoding="utf-8")
-        .replace("required: [city]", "required: true"),
+        .replace("required: [city]", required),
         encoding="utf-8",
     )
-    assert "required: true" in document.read_text(encoding="utf-8")
-    with pytest.raises(ModelError, match="required must be a list of property names"):
-        load_asyncapi(document, service="fuzzed")
-
-
-def test_a_required_entry_that_is_no_name_is_one_problem(tmp_path: Path) -> None:
-    """Found by the fuzzing above: `required: [[]]` raised TypeError (unhashable)."""
-    document = tmp_path / "api.yaml"
-    document.write_text(
-        (ROOT / "tests/asyncapi/all-of-records.yaml")
-        .read_text(encoding="utf-8")
-        .replace("required: [city]", "required: [[]]"),
-        encoding="utf-8",
-    )
-    assert "required: [[]]" in document.read_text(encoding="utf-8")
-    with pytest.raises(ModelError, match="bad properties or required"):
+    assert required in document.read_text(encoding="utf-8")
+    with pytest.raises(ModelError, match=problem):
         load_asyncapi(document, service="fuzzed")

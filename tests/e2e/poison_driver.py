@@ -101,9 +101,31 @@ async def create_topics(url: str, limits: dict[str, int]) -> None:
         await admin.close()
 
 
-async def poison(args: argparse.Namespace, codec: Codec, service: Service) -> dict[str, Any]:
+def message_headers(content_type: str, ce_id: str, ce_type: str) -> list[tuple[str, bytes]]:
+    """The envelope a message is sent with (its id as its correlation id too)."""
+    values = {"content-type": content_type, "ce_id": ce_id, "ce_type": ce_type}
+    return [(k, v.encode()) for k, v in {**values, "correlation_id": ce_id}.items()]
+
+
+async def start_clients(args: argparse.Namespace, dlq: str) -> tuple[Any, Any]:
+    """A producer for the input channel, and a consumer of the output and dead-letter
+    channels from their start; both started."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+    producer = AIOKafkaProducer(bootstrap_servers=args.url, max_request_size=MAX_TOPIC_BYTES)
+    consumer = AIOKafkaConsumer(
+        args.output_channel,
+        dlq,
+        bootstrap_servers=args.url,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await producer.start()
+    await consumer.start()
+    return producer, consumer
+
+
+async def poison(args: argparse.Namespace, codec: Codec, service: Service) -> dict[str, Any]:
     if args.stall:  # the dead-letter topic refuses what the service thinks it takes
         return await stall(args, codec, service)
     run = uuid.uuid4().hex[:8]
@@ -123,21 +145,11 @@ async def poison(args: argparse.Namespace, codec: Codec, service: Service) -> di
     good = {f"good-{run}-{i}": codec.encode_input(i + 3) for i in range(args.count)}
 
     def headers(ce_id: str, ce_type: str) -> list[tuple[str, bytes]]:
-        values = {"content-type": content_type, "ce_id": ce_id, "ce_type": ce_type}
-        return [(k, v.encode()) for k, v in {**values, "correlation_id": ce_id}.items()]
+        return message_headers(content_type, ce_id, ce_type)
 
     service.start()
     await service.ready()
-    producer = AIOKafkaProducer(bootstrap_servers=args.url, max_request_size=MAX_TOPIC_BYTES)
-    consumer = AIOKafkaConsumer(
-        args.output_channel,
-        dlq,
-        bootstrap_servers=args.url,
-        group_id=None,
-        auto_offset_reset="earliest",
-    )
-    await producer.start()
-    await consumer.start()
+    producer, consumer = await start_clients(args, dlq)
     dead: dict[str, dict[str, Any]] = {}
     outputs: set[str] = set()
     acted_on: set[str] = set()
@@ -206,8 +218,6 @@ async def poison(args: argparse.Namespace, codec: Codec, service: Service) -> di
 
 
 async def stall(args: argparse.Namespace, codec: Codec, service: Service) -> dict[str, Any]:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
     run = uuid.uuid4().hex[:8]
     dlq = f"{args.input_channel}.dlq"
     await create_topics(args.url, {args.input_channel: MAX_TOPIC_BYTES, dlq: args.stall})
@@ -215,24 +225,14 @@ async def stall(args: argparse.Namespace, codec: Codec, service: Service) -> dic
     event_type = f"payments.{args.input_event}.v1"
 
     def headers(ce_id: str) -> list[tuple[str, bytes]]:
-        values = {"content-type": content_type, "ce_id": ce_id, "ce_type": event_type}
-        return [(k, v.encode()) for k, v in {**values, "correlation_id": ce_id}.items()]
+        return message_headers(content_type, ce_id, event_type)
 
     poison_body = b"\xff" * 100_000
     good = {f"good-{run}-{i}": codec.encode_input(i + 1) for i in range(args.count)}
     fast = {"STALL_SECONDS": "1", "RELAY_RETRY_SECONDS": "0.2"}
     service.start(fast)
     await service.ready()
-    producer = AIOKafkaProducer(bootstrap_servers=args.url, max_request_size=MAX_TOPIC_BYTES)
-    consumer = AIOKafkaConsumer(
-        args.output_channel,
-        dlq,
-        bootstrap_servers=args.url,
-        group_id=None,
-        auto_offset_reset="earliest",
-    )
-    await producer.start()
-    await consumer.start()
+    producer, consumer = await start_clients(args, dlq)
     outputs: set[str] = set()
     dead: list[dict[str, Any]] = []
 
