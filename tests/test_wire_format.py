@@ -222,6 +222,9 @@ def consume(topics: list[str], wanted: int, keep: Any) -> list[Any]:
             "bootstrap.servers": env_url("BROKER_URL_KAFKA"),
             "group.id": f"wire-test-{uuid.uuid4().hex}",
             "auto.offset.reset": "earliest",
+            # a topic the service creates only when it first sends (after this
+            # subscribed) is seen within a second, not at librdkafka's 5-minute refresh
+            "topic.metadata.refresh.interval.ms": 1000,
         }
     )
     consumer.subscribe(topics)
