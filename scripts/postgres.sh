@@ -3,6 +3,8 @@
 # PostgreSQL dedupe store of the generated services (tests/test_e2e_reliability.py).
 #
 #   scripts/postgres.sh up       install if missing (Debian's postgresql), init, start; prints DATABASE_URL_POSTGRES=<url>
+#   scripts/postgres.sh database NAME
+#                                a database NAME of its own (owner evtgen), created if missing; prints its URL
 #   scripts/postgres.sh down     stop the server this script started (the data stays)
 #   scripts/postgres.sh status   running/stopped; exits 0 when it answers, 3 otherwise
 #
@@ -50,9 +52,20 @@ SQL
     echo "DATABASE_URL_POSTGRES=$URL"
 }
 
+database() {  # services (or tests) side by side must not share their tables
+    local name=$1 bin; bin=$(bindir)
+    [[ $name =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "database name '$name': use a-z, 0-9 and _" >&2; exit 2; }
+    answers || { echo "postgres is not running: scripts/postgres.sh up" >&2; exit 3; }
+    "$bin/psql" -q -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 >&2 <<SQL
+SELECT 'CREATE DATABASE $name OWNER evtgen' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$name')\gexec
+SQL
+    echo "postgresql://evtgen@127.0.0.1:$PORT/$name"
+}
+
 case ${1:-} in
     up) up ;;
+    database) database "${2:?usage: ${0##*/} database NAME}" ;;
     down) [[ -f $DIR/data/postmaster.pid ]] && as_owner "$(bindir)/pg_ctl" -D "$DIR/data" -w stop >&2 || true ;;
     status) if answers; then echo "postgres running $URL"; else echo "postgres stopped"; exit 3; fi ;;
-    *) echo "usage: ${0##*/} up|down|status" >&2; exit 2 ;;
+    *) echo "usage: ${0##*/} up|database NAME|down|status" >&2; exit 2 ;;
 esac

@@ -4,6 +4,9 @@
 # Strimzi's CRD; the pipeline checkers), starts the real brokers, the schema registry
 # and PostgreSQL, and runs pytest. The brokers are left running for the next run; `.ci/run` stops them.
 # Arguments go to pytest, e.g. `scripts/test.sh -k model -x`.
+# The suite runs on EVTGEN_TEST_WORKERS pytest-xdist workers (default 3; 1 runs it in
+# one process): the tests that meet a real broker run one after another on that
+# broker's worker, the rest wherever a worker is free (tests/conftest.py).
 # EVTGEN_NO_BROKERS=1 runs without brokers: the end-to-end broker tests are
 # deselected (-m "not brokers") and generated repos skip their real-broker tests,
 # saying so.
@@ -47,4 +50,7 @@ else
   export "$(bash scripts/postgres.sh up)"
 fi
 
-exec .venv/bin/pytest "${select[@]}" "$@"
+workers=${EVTGEN_TEST_WORKERS:-3}
+parallel=()
+[ "$workers" = 1 ] || parallel=(-n "$workers" --dist loadgroup)
+exec .venv/bin/pytest "${parallel[@]}" "${select[@]}" "$@"

@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,12 @@ EVTGEN = [sys.executable, "-m", "evtgen"]
 #: environment: a generated service or repo's tests run by a test would read it and
 #: switch to the registry's wire format, looking up schemas nobody registered; the
 #: tests that mean it pass it on themselves (test_schema_registry, test_wire_format).
-REGISTRY_URL = os.environ.pop("REGISTRY_URL", "").rstrip("/")
+#: pytest-xdist's workers inherit the environment without it: they read it back from
+#: EVTGEN_TESTS_REGISTRY_URL, which no generated service reads.
+REGISTRY_URL = (
+    os.environ.pop("REGISTRY_URL", "") or os.environ.get("EVTGEN_TESTS_REGISTRY_URL", "")
+).rstrip("/")
+os.environ["EVTGEN_TESTS_REGISTRY_URL"] = REGISTRY_URL
 
 
 @dataclass
@@ -67,18 +73,66 @@ def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "tests@evtgen.invalid")
 
 
-@pytest.fixture(autouse=True)
-def no_user_config(
-    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    """A developer's own ~/.config/evtgen/config.yml must not change what tests see."""
-    monkeypatch.setenv("EVTGEN_CONFIG", str(tmp_path_factory.getbasetemp() / "no-config.yml"))
+@pytest.fixture(autouse=True, scope="session")
+def own_config_and_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A developer's own ~/.config/evtgen/config.yml must not change what tests see,
+    and `evtgen new` publishes its template into a store in the user's data directory
+    (docs/update.md): tests keep theirs out of the home directory. Session-wide, so
+    module-scoped fixtures that run evtgen see it too (each xdist worker has its own)."""
+    base = tmp_path_factory.getbasetemp()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EVTGEN_CONFIG", str(base / "no-config.yml"))
+        patch.setenv("EVTGEN_DATA_DIR", str(base / "evtgen-data"))
+        yield
 
 
-@pytest.fixture(autouse=True)
-def evtgen_data_dir(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`evtgen new` publishes its template into a store in the user's data directory
-    (docs/update.md): tests keep theirs out of the home directory."""
-    monkeypatch.setenv("EVTGEN_DATA_DIR", str(tmp_path_factory.getbasetemp() / "evtgen-data"))
+#: the real brokers a test's generated service may meet (scripts/brokers.sh)
+BROKERS = ("kafka", "rabbitmq", "nats", "redis")
+
+
+def broker_of(item: pytest.Item) -> str:
+    """The broker a test meets: the first broker name among its parameters (nested
+    in tuples too), else Kafka, evtgen's default broker."""
+    callspec = getattr(item, "callspec", None)
+    values: list[object] = list(callspec.params.values()) if callspec else []
+    while values:
+        value = values.pop(0)
+        if isinstance(value, tuple | list):
+            values[:0] = value
+        elif isinstance(value, str) and value in BROKERS:
+            return value
+    return "kafka"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """scripts/test.sh runs the suite on several workers (pytest-xdist, --dist
+    loadgroup). Generated repos of one model share channel names and consumer groups,
+    so two of them on one broker at once would read each other's messages: every test
+    marked `broker_names` or `brokers` runs on its broker's worker, one after another.
+    A test marked `own_names` names its services, channels and subjects itself: its
+    module's tests of one broker stay together (they share a module's deployed
+    service) and run beside anything. The others go wherever a worker is free."""
+    for item in items:
+        group = broker_of(item)
+        if item.get_closest_marker("own_names"):
+            module = item.module.__name__ if item.module else item.nodeid
+            item.add_marker(pytest.mark.xdist_group(f"{module}-{group}"))
+        elif item.get_closest_marker("broker_names") or item.get_closest_marker("brokers"):
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def postgres_database() -> str:
+    """The URL of a new database on the suite's PostgreSQL (`scripts/postgres.sh up`,
+    DATABASE_URL_POSTGRES): tests on several workers at once must not share tables."""
+    if not os.environ.get("DATABASE_URL_POSTGRES"):
+        pytest.fail("no DATABASE_URL_POSTGRES: start PostgreSQL with scripts/postgres.sh up")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "postgres.sh"), "database", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()

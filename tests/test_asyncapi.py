@@ -645,6 +645,7 @@ SERVICES = [
 
 
 @pytest.mark.slow
+@pytest.mark.broker_names
 @pytest.mark.parametrize(
     ("document", "service", "broker", "schema_format"), SERVICES, ids=[s[0] for s in SERVICES]
 )

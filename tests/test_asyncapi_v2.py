@@ -47,6 +47,7 @@ def test_the_2x_documents_wording_is_kept() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.broker_names
 def test_a_2x_document_makes_a_repo_whose_tests_pass(tmp_path: Path) -> None:
     repo = tmp_path / "accounts"
     done = run_evtgen(

@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, postgres_database
 from test_e2e_brokers import Deployed
 
-pytestmark = [pytest.mark.brokers, pytest.mark.slow]
+pytestmark = [pytest.mark.brokers, pytest.mark.slow, pytest.mark.own_names]
 DRIVER = ROOT / "tests" / "e2e" / "reliability_driver.py"
 BROKERS = ["kafka", "rabbitmq", "nats", "redis"]
 
@@ -33,13 +33,6 @@ def drive(deployed: Deployed, scenario: str, env: dict[str, str], *extra: str) -
 @pytest.fixture(scope="module", params=BROKERS)
 def deployed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
     return Deployed(tmp_path_factory.mktemp(request.param), request.param, "avro")
-
-
-def postgres_url() -> str:
-    url = os.environ.get("DATABASE_URL_POSTGRES")
-    if not url:
-        pytest.fail("no DATABASE_URL_POSTGRES: start PostgreSQL with scripts/postgres.sh up")
-    return url
 
 
 def test_a_message_that_cannot_be_decoded_is_dead_lettered_at_once_and_the_rest_go_on(
@@ -94,7 +87,7 @@ def test_an_event_delivered_twice_changes_state_once(deployed: Deployed) -> None
 def test_an_event_redelivered_after_a_crash_changes_state_once(
     deployed: Deployed, database: str
 ) -> None:
-    env = {"DATABASE_URL": postgres_url()} if database == "postgres" else {}
+    env = {"DATABASE_URL": postgres_database()} if database == "postgres" else {}
     result = drive(deployed, "redelivery", env, "--kill")
     assert result == {"outputs_of_the_event": 1, "outputs_of_the_other_event": 1, "exit_code": 0}
 
@@ -107,7 +100,7 @@ def test_killed_at_random_while_it_works_nothing_is_lost_or_done_twice(
     """Thousands of events, three SIGKILLs at random moments, each followed by a
     restart: every input has its output, none ran twice (a re-sent output carries the
     same event id), and the stored state is what a run without kills leaves."""
-    env = {"DATABASE_URL": postgres_url()} if database == "postgres" else {}
+    env = {"DATABASE_URL": postgres_database()} if database == "postgres" else {}
     result = drive(deployed, "crash", env, "--count", "3000", "--kills", "3", "--timeout", "300")
     print(f"\n{deployed.broker}: {json.dumps(result)}")
     assert result["kills"] >= 1

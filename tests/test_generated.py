@@ -5,7 +5,8 @@ AsyncAPI document are valid by the real parsers.
 The real-broker integration tests of each repo run too when the broker's URL is
 given (BROKER_URL_KAFKA, BROKER_URL_RABBITMQ, BROKER_URL_NATS, BROKER_URL_REDIS, as
 `.ci/run` sets after `scripts/brokers.sh up`); without it they must be the only
-skipped tests.
+skipped tests. Each repo keeps its state on SQLite; one runs its whole suite on
+PostgreSQL (TEST_DATABASE_URL, a database of its own).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import fastavro
 import pytest
 from asyncapi_parser import assert_valid_asyncapi
-from conftest import ROOT, run_evtgen
+from conftest import ROOT, postgres_database, run_evtgen
 from generated import fresh_venv, run_in
 from jsonschema import Draft7Validator
 from ruamel.yaml import YAML
@@ -27,8 +29,11 @@ BROKERS = ("kafka", "rabbitmq", "nats", "redis")
 FORMATS = ("avro", "jsonschema")
 MODELS = ROOT / "tests" / "models"
 CASES = [
-    # the sample model, every broker x schema format
-    *((None, broker, schema_format) for broker in BROKERS for schema_format in FORMATS),
+    # the sample model, every broker x schema format; one keeps its state, outbox and
+    # inbox on PostgreSQL instead of SQLite
+    (None, "kafka", "avro"),
+    (None, "kafka", "jsonschema", "postgres"),
+    *((None, broker, schema_format) for broker in BROKERS[1:] for schema_format in FORMATS),
     # every field type and flow shape, every broker once
     ("rich", "kafka", "avro"),
     ("rich", "rabbitmq", "jsonschema"),
@@ -38,19 +43,27 @@ CASES = [
     ("values", "kafka", "avro"),
     ("values", "nats", "jsonschema"),
     # no events at all
-    ("minimal", "kafka", "jsonschema"),
+    ("minimal", "redis", "jsonschema"),
     # the longer names real models have (lines that ruff format would wrap)
-    ("long-names", "kafka", "avro"),
+    ("long-names", "redis", "avro"),
 ]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.broker_names]
+
+
+class Generated(NamedTuple):
+    broker: str
+    schema_format: str
+    repo: Path
+    #: the environment its own tests run in, beside BROKER_URL
+    env: dict[str, str]
 
 
 @pytest.fixture(scope="module", params=CASES, ids=lambda p: "-".join(filter(None, p)))
 def generated(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[str, str, Path]:
-    model, broker, schema_format = request.param
+) -> Generated:
+    model, broker, schema_format, *database = request.param
     model_args: list[str | Path] = []
     service = "orders"
     if model:
@@ -72,15 +85,14 @@ def generated(
         schema_format,
     )
     assert done.code == 0, done.stderr
-    return broker, schema_format, repo
+    env = {"TEST_DATABASE_URL": postgres_database()} if database else {}
+    return Generated(broker, schema_format, repo, env)
 
 
-def test_its_own_tests_pass_and_only_the_real_broker_ones_skip(
-    generated: tuple[str, str, Path],
-) -> None:
-    broker, _, repo = generated
+def test_its_own_tests_pass_and_only_the_real_broker_ones_skip(generated: Generated) -> None:
+    repo = generated.repo
     bin_dir = fresh_venv(repo)
-    url = os.environ.get(f"BROKER_URL_{broker.upper()}")
+    url = os.environ.get(f"BROKER_URL_{generated.broker.upper()}")
     result = run_in(
         repo,
         bin_dir,
@@ -88,7 +100,7 @@ def test_its_own_tests_pass_and_only_the_real_broker_ones_skip(
         "-p",
         "no:cacheprovider",
         "-rs",
-        extra_env={"BROKER_URL": url} if url else None,
+        extra_env={**generated.env, **({"BROKER_URL": url} if url else {})},
     )
     assert result.code == 0, result.output
     summary = result.output.strip().splitlines()[-1]
@@ -106,8 +118,8 @@ def test_its_own_tests_pass_and_only_the_real_broker_ones_skip(
         assert outcome.code == 0, f"{outcome.command}:\n{outcome.output}"
 
 
-def test_schemas_parse_with_the_real_parsers(generated: tuple[str, str, Path]) -> None:
-    _, schema_format, repo = generated
+def test_schemas_parse_with_the_real_parsers(generated: Generated) -> None:
+    schema_format, repo = generated.schema_format, generated.repo
     events = {e["name"] for e in YAML(typ="safe").load(repo / "model.yaml").get("events") or []}
     if schema_format == "avro":
         files = sorted((repo / "schemas").glob("*.avsc"))
@@ -121,6 +133,5 @@ def test_schemas_parse_with_the_real_parsers(generated: tuple[str, str, Path]) -
         assert {p.name.removesuffix(".schema.json") for p in files} == events
 
 
-def test_asyncapi_document_passes_the_asyncapi_parser(generated: tuple[str, str, Path]) -> None:
-    _, _, repo = generated
-    assert_valid_asyncapi(repo / "schemas" / "asyncapi.yaml")
+def test_asyncapi_document_passes_the_asyncapi_parser(generated: Generated) -> None:
+    assert_valid_asyncapi(generated.repo / "schemas" / "asyncapi.yaml")

@@ -563,6 +563,7 @@ def test_an_older_tekton_api_is_not_passed_silently(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.broker_names
 @pytest.mark.parametrize("broker", BROKERS)
 def test_the_check_stages_pass_in_a_freshly_generated_repo(
     generated: Callable[[str, str], Path], tmp_path: Path, broker: str

@@ -37,7 +37,7 @@ CASES = [
     ("saga-long-names", "redis", "avro"),
 ]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.broker_names]
 
 
 @pytest.mark.parametrize(

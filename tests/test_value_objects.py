@@ -131,6 +131,7 @@ def test_nested_objects_of_a_foreign_document_become_value_objects(tmp_path: Pat
 
 
 @pytest.mark.slow
+@pytest.mark.broker_names
 @pytest.mark.parametrize(
     ("document", "broker"),
     [
