@@ -82,9 +82,9 @@ def test_contract_check_verifies_the_producer_against_the_pact(
     assert main(["contract", "check", str(system), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     checks = {(p["producer"], p["consumer"]): p for p in report["pacts"]}
-    assert checks[("orders", "payments")]["ok"] and checks[("orders", "payments")][
-        "interactions"
-    ] == 2
+    assert (
+        checks[("orders", "payments")]["ok"] and checks[("orders", "payments")]["interactions"] == 2
+    )
     assert main(["contract", "check", str(system)]) == 0
     assert "pact  orders -> payments 2 interaction(s) verified" in capsys.readouterr().out
 
