@@ -89,6 +89,19 @@ def test_contract_check_verifies_the_producer_against_the_pact(
     assert "pact  orders -> payments 2 interaction(s) verified" in capsys.readouterr().out
 
 
+def _changed(system: Path, tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the system whose orders changed OrderPlaced (its model, then `evtgen
+    update`), payments' pact as it was."""
+    dest = tmp_path / "shop"
+    shutil.copytree(system, dest, symlinks=True)
+    model = dest / "orders" / "model.yaml"
+    line = "    fields: {order_id: uuid, customer_id: string, amount: double}\n"
+    model.write_text(model.read_text().replace(line, line.replace(old, new)))
+    _git(dest / "orders", "commit", "-qam", "change OrderPlaced")
+    assert main(["update", str(dest / "orders")]) == 0
+    return dest
+
+
 @pytest.mark.parametrize(
     ("old", "new", "field"),
     [
@@ -105,13 +118,7 @@ def test_a_producer_change_that_breaks_the_pact_fails_the_check(
     new: str,
     field: str,
 ) -> None:
-    dest = tmp_path / "shop"
-    shutil.copytree(system, dest, symlinks=True)
-    model = dest / "orders" / "model.yaml"
-    line = "    fields: {order_id: uuid, customer_id: string, amount: double}\n"
-    model.write_text(model.read_text().replace(line, line.replace(old, new)))
-    _git(dest / "orders", "commit", "-qam", "change OrderPlaced")
-    assert main(["update", str(dest / "orders")]) == 0
+    dest = _changed(system, tmp_path, old, new)
     capsys.readouterr()
     assert main(["contract", "check", str(dest), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
@@ -120,6 +127,33 @@ def test_a_producer_change_that_breaks_the_pact_fails_the_check(
     assert (broken["event"], broken["channel"]) == ("OrderPlaced", "orders.order-placed.v1")
     assert broken["field"] == field and "payments-orders.json" in broken["message"]
     assert not next(p for p in report["pacts"] if p["producer"] == "orders")["ok"]
+
+
+def test_a_field_the_producer_adds_keeps_the_pact(
+    system: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = _changed(system, tmp_path, "amount: double}", "amount: double, note: string?}")
+    capsys.readouterr()
+    assert main(["contract", "check", str(dest), "--json"]) == 0
+    assert all(p["ok"] for p in json.loads(capsys.readouterr().out)["pacts"])
+
+
+def test_a_file_in_pacts_that_is_no_v4_pact_is_refused(
+    system: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    payments = tmp_path / "payments"
+    shutil.copytree(system / "payments", payments, symlinks=True)
+    pact = json.loads((payments / PACT).read_text())
+    pact["metadata"]["pactSpecification"]["version"] = "3.0.0"
+    (payments / PACT).write_text(json.dumps(pact))
+    (payments / "pacts" / "notes.json").write_text("{")
+    capsys.readouterr()
+    assert main(["contract", "check", str(payments)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "notes.json: not a Pact file" in line
+    (payments / "pacts" / "notes.json").unlink()
+    assert main(["contract", "check", str(payments)]) == 2
+    assert "a Pact 3.0.0 file; contract check reads V4 pacts" in capsys.readouterr().err
 
 
 def test_pacts_without_pact_python_are_refused_in_one_line(
