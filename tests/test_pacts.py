@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from generated import fresh_venv, run_in
 
 from evtgen.cli import main
@@ -136,6 +137,30 @@ def test_a_field_the_producer_adds_keeps_the_pact(
     capsys.readouterr()
     assert main(["contract", "check", str(dest), "--json"]) == 0
     assert all(p["ok"] for p in json.loads(capsys.readouterr().out)["pacts"])
+
+
+def test_a_header_or_an_event_the_producer_does_not_send_breaks_the_pact(
+    system: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "shop"
+    shutil.copytree(system, dest, symlinks=True)
+    contract = dest / "orders" / "schemas" / "asyncapi.yaml"
+    document = yaml.safe_load(contract.read_text())
+    del document["components"]["messageTraits"]["envelope"]["headers"]["properties"]["ce_type"]
+    contract.write_text(yaml.safe_dump(document))
+    pact_file = dest / "payments" / PACT
+    pact = json.loads(pact_file.read_text())
+    (refund,) = [i for i in pact["interactions"] if i["description"].startswith("RefundOrder")]
+    refund["description"] = "RefundOrder on orders.refunds.v1"  # a channel orders never sends it on
+    pact_file.write_text(json.dumps(pact))
+    capsys.readouterr()
+    assert main(["contract", "check", str(dest), "--json"]) == 1
+    broken = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["kind"] == "pact"]
+    assert [(f["event"], f["channel"], f["field"]) for f in broken] == [
+        ("RefundOrder", "orders.refunds.v1", ""),
+        ("OrderPlaced", "orders.order-placed.v1", "ce_type"),
+    ]
+    assert "orders sends no RefundOrder on orders.refunds.v1" in broken[0]["message"]
 
 
 def test_a_file_in_pacts_that_is_no_v4_pact_is_refused(
