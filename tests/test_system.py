@@ -88,8 +88,11 @@ def test_a_context_pacts_with_each_producer_of_what_it_reads() -> None:
         for c in system.contexts
     }
     assert pacts == {
-        # orders: not what comes from outside the system, nor (yet) its saga's replies
-        "orders": [("shipping", ["OrderShipped"])],
+        # orders: not what comes from outside the system; its saga's replies too
+        "orders": [
+            ("shipping", ["OrderShipped", "ShipmentHeld", "ShipmentGone"]),
+            ("payments", ["OrderRefunded", "RefundDenied"]),
+        ],
         "payments": [("orders", ["OrderPlaced", "RefundOrder"])],
         "shipping": [
             ("payments", ["PaymentAuthorized"]),

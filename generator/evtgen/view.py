@@ -506,19 +506,26 @@ def _saga_consumed(model: Model) -> list[dict[str, Any]]:
     if model.saga is None:
         return []
     start = model.event(model.saga.start)
+    # a reply comes from the step's participant, a service of its own
+    replies = [
+        (reply, "reply", step.participant)
+        for step in model.saga.steps
+        for reply in (step.success, step.failure)
+        if reply is not None
+    ]
     return [
         {
             "event": e.name,
             "snake": snake(e.name),
             "channel": e.channel,
-            "producer": _producer(e),
+            "producer": producer,
             "dead_letter_channel": dead_letter_channel(e.channel),
             "policies": [],
             "loads": [],
             "saga": kind,
             "rejections": [],
         }
-        for e, kind in [(start, "start"), *((r, "reply") for r in model.saga.replies)]
+        for e, kind, producer in [(start, "start", _producer(start)), *replies]
     ]
 
 
