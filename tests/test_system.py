@@ -19,6 +19,7 @@ from evtgen.loader.system import load_system, parse_system
 from evtgen.problems import ModelError
 from evtgen.system_flows import Flow, flows, refusals
 from evtgen.system_repo import flow_case
+from evtgen.view import model_view
 
 
 def ruff() -> str:
@@ -74,6 +75,30 @@ def test_sample_system_resolves_each_context_into_a_model(tmp_path: Path) -> Non
         alone = tmp_path / f"{context.name}.yaml"
         alone.write_text(context.model_text, encoding="utf-8")
         assert load_model(alone) == context.model
+
+
+def test_a_context_pacts_with_each_producer_of_what_it_reads() -> None:
+    """The view behind the generated tests/test_pacts.py: per producer, the events read."""
+    system = load_system(SAMPLE)
+    pacts = {
+        c.name: [
+            (p["producer"], [s["event"] for s in p["consumed"]])
+            for p in model_view(c.model)["pacts"]
+        ]
+        for c in system.contexts
+    }
+    assert pacts == {
+        # orders: not what comes from outside the system; its saga's replies too
+        "orders": [
+            ("shipping", ["OrderShipped", "ShipmentHeld", "ShipmentGone"]),
+            ("payments", ["OrderRefunded", "RefundDenied"]),
+        ],
+        "payments": [("orders", ["OrderPlaced", "RefundOrder"])],
+        "shipping": [
+            ("payments", ["PaymentAuthorized"]),
+            ("orders", ["HoldShipment", "ReleaseShipment"]),
+        ],
+    }
 
 
 def test_the_flows_of_the_sample_system() -> None:

@@ -84,6 +84,7 @@ def test_subscribers_and_publishers_follow_the_policies() -> None:
             "event": "PaymentAuthorized",
             "snake": "payment_authorized",
             "channel": "payments.payment-authorized.v1",
+            "producer": None,  # external without `producer:`: no pact (tests/test_pacts.py)
             "dead_letter_channel": "payments.payment-authorized.v1.dlq",
             "policies": ["confirm_when_paid"],
             # ConfirmOrder loads the Order it names: read for a whole batch at once

@@ -184,10 +184,11 @@ def requirements(system: System) -> str:
 
 
 def _pin() -> str:
+    """evtgen for the contract check, with pact-python to verify the consumers' pacts."""
     from evtgen import __version__
 
     major, minor = __version__.split(".")[:2]
-    return f"evtgen>={major}.{minor},<{major}.{int(minor) + 1}"
+    return f"evtgen[pact]>={major}.{minor},<{major}.{int(minor) + 1}"
 
 
 def github_workflow(system: System, broker: str) -> str:

@@ -98,6 +98,9 @@ def model_view(model: Model) -> dict[str, Any]:
     for consumed in view["consumed"]:
         consumed.update(event_keys(model, consumed["event"]))
         consumed.update(operation_keys(model, consumed["event"], "receive"))
+    # tests/test_pacts.py: a Pact V4 message pact per producer of another service whose
+    # events this one reads (docs/system.md, consumer-driven contracts)
+    view["pacts"] = pacts(view["consumed"])
     view["contract"] = contract_view(model, _title(model.service))
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
     return view
@@ -435,12 +438,31 @@ def crash_input(model: Model) -> str | None:
     return None
 
 
+def pacts(consumed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each producer (`producer:` of an external event) with the subscribers of its
+    events."""
+    producers: dict[str, list[dict[str, Any]]] = {}
+    for subscriber in consumed:
+        if subscriber["producer"]:
+            producers.setdefault(subscriber["producer"], []).append(subscriber)
+    return [
+        {"producer": name, "snake": snake(name), "consumed": subscribers}
+        for name, subscribers in producers.items()
+    ]
+
+
+def _producer(event: Event) -> str | None:
+    """The service of the system that sends an event this one reads, if it names one."""
+    return event.producer if event.external else None
+
+
 def _consumed(model: Model, event: Event) -> dict[str, Any]:
     """A subscriber: one per consumed event, running every policy on it."""
     return {
         "event": event.name,
         "snake": snake(event.name),
         "channel": event.channel,
+        "producer": _producer(event),
         "dead_letter_channel": dead_letter_channel(event.channel),
         "policies": [snake(p.name) for p in model.policies_for(event)],
         # the aggregates its policies' commands load (one query for a whole batch)
@@ -484,18 +506,26 @@ def _saga_consumed(model: Model) -> list[dict[str, Any]]:
     if model.saga is None:
         return []
     start = model.event(model.saga.start)
+    # a reply comes from the step's participant, a service of its own
+    replies = [
+        (reply, "reply", step.participant)
+        for step in model.saga.steps
+        for reply in (step.success, step.failure)
+        if reply is not None
+    ]
     return [
         {
             "event": e.name,
             "snake": snake(e.name),
             "channel": e.channel,
+            "producer": producer,
             "dead_letter_channel": dead_letter_channel(e.channel),
             "policies": [],
             "loads": [],
             "saga": kind,
             "rejections": [],
         }
-        for e, kind in [(start, "start"), *((r, "reply") for r in model.saga.replies)]
+        for e, kind, producer in [(start, "start", _producer(start)), *replies]
     ]
 
 

@@ -9,6 +9,10 @@ writer: the producer's); both sides agree on the envelope headers (the
 in the set writes is declared external to it (an external event without a
 `producer:` in the set). Each break is one finding naming producer, consumer,
 channel and field.
+
+Consumer-driven too: each pact a consumer of the set keeps (`pacts/*.json`, Pact V4
+message pacts its tests write) for a producer of the set is verified against that
+producer (evtgen.pacts); a mismatch is a finding of kind `pact`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from evtgen.errors import InputProblems, UsageError
 from evtgen.model import Event, Model
+from evtgen.pacts import PactFile, pacts_of
 from evtgen.problems import ModelError
 
 SUFFIX = {"avro": ".avsc", "jsonschema": ".schema.json"}
@@ -26,7 +31,7 @@ SUFFIX = {"avro": ".avsc", "jsonschema": ".schema.json"}
 
 @dataclass
 class Finding:
-    #: incompatible (schemas), headers, format, no-producer, missing-schema
+    #: incompatible (schemas), headers, format, no-producer, missing-schema, pact
     kind: str
     producer: str
     consumer: str
@@ -48,9 +53,21 @@ class Meeting:
 
 
 @dataclass
+class PactCheck:
+    """A consumer's pact verified against its producer."""
+
+    producer: str
+    consumer: str
+    file: str
+    interactions: int
+    ok: bool
+
+
+@dataclass
 class ContractReport:
     repos: list[str]
     meetings: list[Meeting] = field(default_factory=list)
+    pacts: list[PactCheck] = field(default_factory=list)
     #: consumed channels declared external to the set (no producer expected in it)
     external: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -126,7 +143,9 @@ def _read(path: Path) -> _Repo:
     return _Repo(path, model, schema_format)
 
 
-def contract_check(paths: list[Path]) -> ContractReport:
+def contract_check(paths: list[Path], *, verify_pacts: bool = True) -> ContractReport:
+    """The check; `verify_pacts=False` leaves the consumers' pacts alone (the fleet
+    page's context map needs the meetings only, and no pact-python)."""
     repos = [_read(p) for p in repos_in(paths)]
     names = [r.name for r in repos]
     for name in set(names):
@@ -170,7 +189,50 @@ def contract_check(paths: list[Path]) -> ContractReport:
                     Meeting(producer.name, consumer.name, event.channel, event.name, not found)
                 )
                 report.findings += found
+    if verify_pacts:
+        report.pacts, pact_breaks = _pacts(repos)
+        report.findings += pact_breaks
     return report
+
+
+def _pacts(repos: list[_Repo]) -> tuple[list[PactCheck], list[Finding]]:
+    """Each consumer's pacts verified against their producers in the set (a producer
+    outside it: its channels are checked, or reported missing, above)."""
+    by_name = {r.name: r for r in repos}
+    checks: list[PactCheck] = []
+    findings: list[Finding] = []
+    for consumer in repos:
+        for pact in pacts_of(consumer.path):
+            producer = by_name.get(pact.producer)
+            if producer is None or producer is consumer:
+                continue
+            found = _pact_findings(pact, producer, consumer)
+            checks.append(
+                PactCheck(
+                    producer.name, consumer.name, str(pact.path), len(pact.interactions), not found
+                )
+            )
+            findings += found
+    return checks, findings
+
+
+def _pact_findings(pact: PactFile, producer: _Repo, consumer: _Repo) -> list[Finding]:
+    from evtgen.pacts import verify
+
+    channels = {e.name: e.channel for e in producer.model.sent_events}
+    return [
+        Finding(
+            "pact",
+            producer.name,
+            consumer.name,
+            pact.interactions[m.description][1] or channels.get(event, ""),
+            event,
+            m.field,
+            f"{consumer.name}'s pact ({pact.path.name}): {m.message}",
+        )
+        for m in verify(pact, producer.model, producer.headers())
+        for event in [pact.interactions[m.description][0]]
+    ]
 
 
 def _meet(producer: _Repo, written: Event, consumer: _Repo, read: Event) -> list[Finding]:
@@ -226,6 +288,12 @@ def render_text(report: ContractReport) -> str:
     for m in report.meetings:
         if m.ok:
             lines.append(f"ok    {m.producer} -> {m.consumer} {m.event} on {m.channel}")
+    for p in report.pacts:
+        if p.ok:
+            lines.append(
+                f"pact  {p.producer} -> {p.consumer} {p.interactions} interaction(s) "
+                f"verified ({p.file})"
+            )
     for external in report.external:
         lines.append(f"external (outside the set) {external}")
     verdict = "contracts hold" if not report.findings else f"{len(report.findings)} break(s)"
