@@ -26,6 +26,8 @@ from evtgen.model import (
     Saga,
     SagaStep,
     ValueType,
+    channel_parameters,
+    channel_pattern,
     dead_letter_channel,
     snake,
 )
@@ -92,12 +94,20 @@ def model_view(model: Model) -> dict[str, Any]:
     )
     # Kubernetes manifests: a Strimzi topic for every channel the service consumes or
     # emits, and its dead-letter channel (deploy.py)
+    # (not a parameterised channel's: its topics are made as its events are published)
     view["topics"] = topics(
-        [c["channel"] for c in view["consumed"]] + [e["channel"] for e in view["emitted"]]
+        [
+            channel
+            for channel in [c["channel"] for c in view["consumed"]]
+            + [e["channel"] for e in view["emitted"]]
+            if not channel_parameters(channel)
+        ]
     )
     for consumed in view["consumed"]:
         consumed.update(event_keys(model, consumed["event"]))
         consumed.update(operation_keys(model, consumed["event"], "receive"))
+    if parameterised := parameterised_channels(model):
+        view["parameterised"] = parameterised  # absent otherwise: answers stay as they were
     view["contract"] = contract_view(model, _title(model.service))
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
     return view
@@ -395,7 +405,25 @@ def _event(model: Model, event: Event, code: dict[str, list[str]]) -> dict[str, 
         "json_schema": json_schema(model, event),
         # in asyncapi.yaml: its value objects are components/schemas
         "asyncapi_json_schema": json_schema(model, event, asyncapi_ref),
+        # the channel's `{parameters}` (wire names), only when it has some
+        **({"parameters": list(channel_parameters(event.channel))} if event.parameters else {}),
     }
+
+
+def parameterised_channels(model: Model) -> dict[str, dict[str, Any]]:
+    """Each channel with `{parameters}`, and its dead-letter channel: what a Kafka
+    subscription to it matches (`pattern`, anchored), and the sample the generated
+    tests send to an address of it (`sample`)."""
+    found: dict[str, dict[str, Any]] = {}
+    for event in model.messages:
+        if not event.parameters:
+            continue
+        for channel in (event.channel, dead_letter_channel(event.channel)):
+            found[channel] = {
+                "pattern": channel_pattern(channel),
+                "sample": f"samples.{snake(event.name)}()",
+            }
+    return found
 
 
 def _policy(model: Model, policy: Policy, code: dict[str, list[str]]) -> dict[str, Any]:

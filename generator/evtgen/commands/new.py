@@ -99,6 +99,8 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     except ModelError as err:
         raise InputProblems(str(err)) from err
     answers["pattern"] = _pattern(answers.get("pattern"), model, model_path)
+    if answers.get("broker") == "redis" and (problems := redis_parameters(model, model_path)):
+        raise InputProblems("\n".join(problems))
 
     from evtgen.view import model_view
 
@@ -138,6 +140,19 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
         warnings=warnings,
         settings=settings,
     )
+
+
+def redis_parameters(model: Model, path: Path) -> list[str]:
+    """Channels with parameters cannot be Redis streams (docs/design.md, "Channel
+    parameters"): a consumer group reads named streams, with no wildcard."""
+    return [
+        f"{path}:{event.line}: channel {event.channel!r} of event {event.name} has "
+        "parameters, and Redis streams have no wildcard to subscribe with (FastStream's "
+        "Redis path parameters are pub/sub channels, which keep nothing for a consumer that "
+        "is down): use --broker kafka, rabbitmq or nats, or give the event a fixed channel"
+        for event in model.messages
+        if event.parameters
+    ]
 
 
 def _model_file(path: Path, model: Model) -> str:

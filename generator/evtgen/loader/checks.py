@@ -3,11 +3,22 @@ references that resolve, no policy loops, channels used once."""
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable
 
 from evtgen.fieldtypes import NEW_IDS, assignable
 from evtgen.loader.names import RESERVED_FUNCTIONS, RESERVED_TYPES
-from evtgen.model import Event, Model, Policy, dead_letter_channel, snake
+from evtgen.model import (
+    PARAMETER,
+    Event,
+    Model,
+    Policy,
+    channel_parameters,
+    channel_pattern,
+    dead_letter_channel,
+    snake,
+)
 from evtgen.problems import FileProblems
 
 
@@ -112,6 +123,7 @@ def cross_check(out: FileProblems, model: Model) -> None:
     loops(out, model)
     one_channel_each(out, model.events, {}, "event ")
     dead_letter_clashes(out, model)
+    wildcard_overlaps(out, model)
 
 
 def one_channel_each(
@@ -178,6 +190,28 @@ def dead_letter_clashes(out: FileProblems, model: Model) -> None:
                 f"service dead-letters the {dead_letters[event.channel]} it cannot "
                 "handle; choose another channel",
             )
+
+
+def wildcard_overlaps(out: FileProblems, model: Model) -> None:
+    """A parameterised channel's subscription (a broker wildcard) must catch only its
+    own addresses: not another message's channel, nor a dead-letter channel (a NATS
+    stream may not overlap another, and a subscriber would get the other's messages)."""
+    consumed = model.subscribed_events
+    channels = {m.channel: m.name for m in model.messages}
+    channels.update({dead_letter_channel(e.channel): f"the dead letters of {e.name}" for e in consumed})
+    for message in model.messages:
+        if not channel_parameters(message.channel):
+            continue
+        pattern = re.compile(channel_pattern(message.channel))
+        for channel, owner in channels.items():
+            sample = PARAMETER.sub("x", channel)
+            if channel != message.channel and pattern.match(sample):
+                out.fail(
+                    message.line,
+                    f"{message.name}'s channel {message.channel!r} also matches channel "
+                    f"{channel!r} ({owner}): a subscriber on it would get both; give "
+                    "one of them another level",
+                )
 
 
 def _article(noun: str) -> str:
