@@ -470,6 +470,7 @@ def _consumed(model: Model, event: Event) -> dict[str, Any]:
         "snake": snake(event.name),
         "channel": event.channel,
         "dead_letter_channel": dead_letter_channel(event.channel),
+        **({"parameters": list(channel_parameters(event.channel))} if event.parameters else {}),
         "policies": [snake(p.name) for p in model.policies_for(event)],
         # the aggregates its policies' commands load (one query for a whole batch)
         "loads": [
@@ -518,6 +519,7 @@ def _saga_consumed(model: Model) -> list[dict[str, Any]]:
             "snake": snake(e.name),
             "channel": e.channel,
             "dead_letter_channel": dead_letter_channel(e.channel),
+            **({"parameters": list(channel_parameters(e.channel))} if e.parameters else {}),
             "policies": [],
             "loads": [],
             "saga": kind,

@@ -4,7 +4,6 @@ references that resolve, no policy loops, channels used once."""
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable
 
 from evtgen.fieldtypes import NEW_IDS, assignable
@@ -198,7 +197,9 @@ def wildcard_overlaps(out: FileProblems, model: Model) -> None:
     stream may not overlap another, and a subscriber would get the other's messages)."""
     consumed = model.subscribed_events
     channels = {m.channel: m.name for m in model.messages}
-    channels.update({dead_letter_channel(e.channel): f"the dead letters of {e.name}" for e in consumed})
+    channels.update(
+        {dead_letter_channel(e.channel): f"the dead letters of {e.name}" for e in consumed}
+    )
     for message in model.messages:
         if not channel_parameters(message.channel):
             continue
