@@ -87,6 +87,8 @@ CASES = [
     (model, broker, ("avro", "jsonschema")[(m + b) % 2])
     for m, model in enumerate(MODELS)
     for b, broker in enumerate(BROKERS)
+    # Redis streams have no wildcard: a model with channel parameters is refused there
+    if not (model.stem == "parameters" and broker == "redis")
 ]
 
 
