@@ -108,6 +108,10 @@ def model_view(model: Model) -> dict[str, Any]:
         consumed.update(operation_keys(model, consumed["event"], "receive"))
     if parameterised := parameterised_channels(model):
         view["parameterised"] = parameterised  # absent otherwise: answers stay as they were
+        # the consumed event the generated address tests send (tests/test_addresses.py)
+        view["addressed"] = next(
+            (c["event"] for c in view["consumed"] if c["channel"] in parameterised), None
+        )
     view["contract"] = contract_view(model, _title(model.service))
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
     return view
