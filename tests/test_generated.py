@@ -41,6 +41,9 @@ CASES = [
     ("minimal", "kafka", "jsonschema"),
     # the longer names real models have (lines that ruff format would wrap)
     ("long-names", "kafka", "avro"),
+    # channel parameters: a Kafka topic pattern, NATS subject wildcards (issue 19)
+    ("parameters", "kafka", "avro"),
+    ("parameters", "nats", "jsonschema"),
 ]
 
 pytestmark = pytest.mark.slow
