@@ -7,6 +7,7 @@ import html
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,13 @@ from evtgen.loader.system import load_system, parse_system
 from evtgen.problems import ModelError
 from evtgen.system_flows import Flow, flows, refusals
 from evtgen.system_repo import flow_case
+
+
+def ruff() -> str:
+    """ruff from the test environment (the lint extra), else from PATH."""
+    beside = Path(sys.executable).parent / "ruff"
+    return str(beside) if beside.exists() else (shutil.which("ruff") or "ruff")
+
 
 SAMPLE = Path(__file__).parent / "models" / "systems" / "shop.yaml"
 
@@ -249,6 +257,18 @@ def test_the_system_repo_pipelines_pass_the_linters(
     assert main(["pipeline", "lint", str(dest / "shop"), "--json"]) == 0
     lint = json.loads(capsys.readouterr().out)
     assert not lint["findings"], lint
+
+
+@pytest.mark.parametrize("broker", ["kafka", "rabbitmq"])
+def test_the_system_repo_end_to_end_test_is_ruff_clean(tmp_path: Path, broker: str) -> None:
+    dest = tmp_path / "shop"
+    args = ["new", "system", "--model", str(SAMPLE), "--dest", str(dest), "--defaults"]
+    assert main([*args, "--broker", broker]) == 0
+    for check in (["check"], ["format", "--check", "--diff"]):
+        done = subprocess.run(
+            [ruff(), *check, "."], cwd=dest / "shop", capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_a_bad_system_model_writes_nothing(

@@ -23,6 +23,7 @@ def write_system_repo(
     (dest / "tests").mkdir()
     (dest / "tests" / "test_flows.py").write_text(flows_test(system, broker), encoding="utf-8")
     (dest / "requirements.txt").write_text(requirements(system), encoding="utf-8")
+    (dest / "ruff.toml").write_text(RUFF_CONFIG, encoding="utf-8")
     if ci in ("github", "both"):
         workflows = dest / ".github" / "workflows"
         workflows.mkdir(parents=True)
@@ -30,6 +31,16 @@ def write_system_repo(
     if ci in ("tekton", "both"):
         (dest / "tekton").mkdir()
         (dest / "tekton" / "system.yaml").write_text(tekton_task(system), encoding="utf-8")
+
+
+#: the contexts' repos' ruff settings (their pyproject.toml), for the end-to-end test
+RUFF_CONFIG = """\
+line-length = 100
+target-version = "py311"
+
+[lint]
+select = ["E4", "E7", "E9", "F", "W", "I", "B", "UP"]
+"""
 
 
 def readme(system: System) -> str:
@@ -122,7 +133,7 @@ def flows_test(system: System, broker: str) -> str:
     text = (files("evtgen") / "data" / "system" / "test_flows.py.tmpl").read_text(encoding="utf-8")
     for key, value in (
         ("SYSTEM", system.name),
-        ("BROKER", repr(broker)),
+        ("BROKER", _literal(broker)),
         ("CONTEXTS", _literal({c.name: c.model.package for c in system.contexts})),
         ("CHANNELS", _literal(channels)),
         ("FLOWS", _literal(driven)),
@@ -147,12 +158,23 @@ def flow_case(flow: Flow) -> dict[str, Any]:
     }
 
 
-def _literal(value: Any) -> str:
-    """A Python literal for the generated test, formatted as ruff would: the values are
-    names, channels and mappings of them (strings only), which JSON writes as Python does."""
+def _literal(value: Any, indent: str = "") -> str:
+    """A Python literal for the generated test, as ruff formats it: the values are
+    names, channels and mappings of them (strings only); every collection is written
+    one item per line with a trailing comma, which ruff keeps as it is."""
     import json
 
-    return json.dumps(value, indent=4, ensure_ascii=False)
+    inner = indent + "    "
+    if isinstance(value, dict) and value:
+        items = (
+            f"{inner}{json.dumps(k, ensure_ascii=False)}: {_literal(v, inner)},"
+            for k, v in value.items()
+        )
+        return "{\n" + "\n".join(items) + f"\n{indent}}}"
+    if isinstance(value, list) and value:
+        items = (f"{inner}{_literal(v, inner)}," for v in value)
+        return "[\n" + "\n".join(items) + f"\n{indent}]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def requirements(system: System) -> str:
