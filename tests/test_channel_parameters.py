@@ -7,6 +7,7 @@ broker's rendering subscribes with its own wildcard (Redis is refused)."""
 from __future__ import annotations
 
 import re
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -14,8 +15,8 @@ import pytest
 from conftest import ROOT, run_evtgen
 
 from evtgen.asyncapi import load_asyncapi
-from evtgen.loader import ModelError, parse_model
-from evtgen.model import channel_parameters, channel_pattern
+from evtgen.loader import ModelError, load_model, parse_model
+from evtgen.model import Model, channel_parameters, channel_pattern
 
 MODEL = ROOT / "tests" / "models" / "parameters.yaml"
 
@@ -253,3 +254,55 @@ def test_each_broker_subscribes_with_its_wildcard_and_redis_is_refused(
         assert "PathValues" in app  # FastStream's path parameters
     document = (dest / "schemas" / "asyncapi.yaml").read_text()
     assert "        location: $message.payload#/site\n" in document
+
+
+def test_update_refuses_parameters_a_redis_repo_cannot_carry(tmp_path: Path) -> None:
+    """A Redis repo whose team gives a channel a parameter: `update` says why, at the
+    model's line, and changes nothing."""
+    fixed = MODEL.read_text().replace("{site}", "all").replace("{zone}", "any")
+    model = tmp_path / "streetlights.yaml"
+    model.write_text(fixed)
+    repo = tmp_path / "repo"
+    done = run_evtgen(
+        "new", "service", "streetlights", "--model", model, "--broker", "redis",
+        "--dest", repo, "--defaults",
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    text = (repo / "model.yaml").read_text()
+    edited = text.replace("event.all.lighting", "event.{site}.lighting")
+    (repo / "model.yaml").write_text(edited)
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "model"]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *command], cwd=repo, check=True
+        )
+    before = (repo / "src" / "streetlights" / "app.py").read_text()
+    done = run_evtgen("update", repo)
+    assert done.code == 2
+    # the event's line: the one with the parameterised channel
+    line = next(i for i, t in enumerate(edited.splitlines(), 1) if "name: LightMeasured" in t)
+    assert f"{repo / 'model.yaml'}:{line}: channel " in done.stderr
+    assert "Redis streams have no wildcard" in done.stderr
+    assert (repo / "src" / "streetlights" / "app.py").read_text() == before
+
+
+@pytest.mark.parametrize("source", ["model", "asyncapi"])
+def test_the_generated_asyncapi_keeps_the_parameters_and_reads_back_the_same(
+    source: str, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    given = ["--model", MODEL] if source == "model" else ["--asyncapi", write(tmp_path, DOCUMENT)]
+    service = "streetlights" if source == "model" else "lights"
+    done = run_evtgen(
+        "new", "service", service, *given, "--broker", "nats", "--dest", repo, "--defaults"
+    )
+    assert done.code == 0, done.stderr
+    first = load_model_of(repo)
+    again = load_asyncapi(repo / "schemas" / "asyncapi.yaml", service=service).model
+    assert [(e.name, e.channel, e.fields) for e in again.events] == [
+        (e.name, e.channel, e.fields) for e in first.events
+    ]
+    assert any(e.parameters for e in again.events)
+
+
+def load_model_of(repo: Path) -> Model:
+    return load_model(repo / "model.yaml")

@@ -14,6 +14,7 @@ from evtgen.config import load_config
 from evtgen.copier_adapter import staging_render
 from evtgen.errors import InputProblems, Interrupted, UsageError
 from evtgen.loader import ModelError, check_service_name, load_model
+from evtgen.loader.checks import redis_parameters
 from evtgen.model import Model
 from evtgen.placing import check_destination, staged
 from evtgen.templates import bundled_template, sample_model_path, sample_saga_path
@@ -140,19 +141,6 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
         warnings=warnings,
         settings=settings,
     )
-
-
-def redis_parameters(model: Model, path: Path) -> list[str]:
-    """Channels with parameters cannot be Redis streams (docs/design.md, "Channel
-    parameters"): a consumer group reads named streams, with no wildcard."""
-    return [
-        f"{path}:{event.line}: channel {event.channel!r} of event {event.name} has "
-        "parameters, and Redis streams have no wildcard to subscribe with (FastStream's "
-        "Redis path parameters are pub/sub channels, which keep nothing for a consumer that "
-        "is down): use --broker kafka, rabbitmq or nats, or give the event a fixed channel"
-        for event in model.messages
-        if event.parameters
-    ]
 
 
 def _model_file(path: Path, model: Model) -> str:

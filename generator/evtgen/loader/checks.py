@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from evtgen.fieldtypes import NEW_IDS, assignable
 from evtgen.loader.names import RESERVED_FUNCTIONS, RESERVED_TYPES
@@ -238,3 +239,16 @@ def _no_record_loops(out: FileProblems, model: Model) -> None:
             if name not in seen:
                 seen.add(name)
                 todo.extend(holds.get(name, ()))
+
+
+def redis_parameters(model: Model, path: Path) -> list[str]:
+    """Channels with parameters cannot be Redis streams (docs/design.md, "Channel
+    parameters"): a consumer group reads named streams, with no wildcard."""
+    return [
+        f"{path}:{event.line}: channel {event.channel!r} of event {event.name} has "
+        "parameters, and Redis streams have no wildcard to subscribe with (FastStream's "
+        "Redis path parameters are pub/sub channels, which keep nothing for a consumer that "
+        "is down): use --broker kafka, rabbitmq or nats, or give the event a fixed channel"
+        for event in model.messages
+        if event.parameters
+    ]
