@@ -199,9 +199,8 @@ EXPECTED = {
     "unsupported/field-name-not-a-name.yaml": "field name 'user-id' of message UserSignedUp "
     "must be letters, digits and '_', not starting with a digit",
     "unsupported/one-of.yaml": "field method of message Paid uses oneOf",
-    "unsupported/parameterised-address.yaml": "channel lightMeasured: parameter {lightId} of "
-    "address 'lights.{lightId}.measured' has no one value: a generated service publishes and "
-    "subscribes to fixed channels",
+    "unsupported/parameterised-address.yaml": "channel lightMeasured: address "
+    "'lights.light-{lightId}.measured': each parameter must be a whole level between dots",
     "unsupported/protobuf.yaml": "schemaFormat 'application/vnd.google.protobuf;version=3' "
     "of message UserSignedUp is not supported",
     "unsupported/remote-ref.yaml": "$ref to http://127.0.0.1:9/users/user-signed-up.json: "

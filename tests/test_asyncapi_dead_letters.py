@@ -87,6 +87,8 @@ CASES = [
     (model, broker, ("avro", "jsonschema")[(m + b) % 2])
     for m, model in enumerate(MODELS)
     for b, broker in enumerate(BROKERS)
+    # Redis streams have no wildcard: a model with channel parameters is refused there
+    if not (model.stem == "parameters" and broker == "redis")
 ]
 
 
@@ -137,7 +139,11 @@ def test_one_dead_letter_channel_per_consumed_channel(
         assert without_parser_ids(message["payload"]) == without_parser_ids(
             source_message["payload"]
         )
-        assert set(message["headers"]) == set(source_message["headers"]) | DEAD_LETTER_HEADERS
+        # (and, of a channel with parameters, the address it came on: not required)
+        addressed = {"dead_letter_address"} if "{" in source["address"] else set()
+        assert set(message["headers"]) == (
+            set(source_message["headers"]) | DEAD_LETTER_HEADERS | addressed
+        )
         assert {"ce_id", "correlation_id", "traceparent"} <= set(message["headers"])
         assert set(message["required"]) == DEAD_LETTER_HEADERS
     # the events' channels and operations are as before: no bindings, none marked

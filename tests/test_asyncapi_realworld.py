@@ -300,29 +300,27 @@ def test_the_documents_here_are_valid_asyncapi_by_the_real_parser(tmp_path: Path
 # -- Streetlights ----------------------------------------------------------------------
 
 
-def test_streetlights_as_published_is_refused_naming_each_open_parameter(
-    tmp_path: Path,
-) -> None:
+def test_streetlights_as_published_imports_with_its_parameter(tmp_path: Path) -> None:
+    """Each channel keeps {streetlightId}; no payload carries it, so each event gets a
+    field of that name (a string), said once per channel at its address."""
     path = write(tmp_path, STREETLIGHTS)
-    done = run_evtgen(
-        "new", "service", "streetlights", "--asyncapi", path, "--dest", tmp_path / "out",
-        "--defaults",
-    )  # fmt: skip
-    assert done.code == 2
-    assert not (tmp_path / "out").exists()
-    errors = [line for line in done.stderr.splitlines() if not line.startswith("evtgen: warn")]
+    imported = load_asyncapi(path, service="streetlights")
+    channels = {e.name: e.channel for e in imported.model.events}
+    assert channels == {
+        "LightMeasured": "smartylighting.streetlights.1.0.event.{streetlightId}.lighting.measured",
+        "LightTurnOn": "smartylighting.streetlights.1.0.action.{streetlightId}.turn.on",
+        "LightTurnOff": "smartylighting.streetlights.1.0.action.{streetlightId}.turn.off",
+        "DimLight": "smartylighting.streetlights.1.0.action.{streetlightId}.dim",
+    }
+    for event in imported.model.events:
+        (parameter,) = event.parameters
+        assert (parameter.name, parameter.type.kind) == ("streetlightId", "string")
+        assert parameter.doc == "The ID of the streetlight."
     lines = STREETLIGHTS.splitlines()
-    expected = [
-        (i + 1, key)
-        for i, line in enumerate(lines)
-        if line.strip().startswith("address:")
-        for key in [lines[i - 1].strip().rstrip(":")]
-    ]
-    assert len(expected) == 4
-    for (line, key), error in zip(expected, [e for e in errors if "parameter" in e], strict=True):
-        assert error.startswith(f"{path}:{line}: channel {key}: parameter {{streetlightId}}")
-        assert "has no one value" in error
-        assert "give the parameter a `default:` (or an `enum:` of one value)" in error
+    addresses = [i + 1 for i, line in enumerate(lines) if line.strip().startswith("address:")]
+    said = [str(w) for w in imported.warnings if "parameter {streetlightId}" in str(w)]
+    assert [int(w.split(":")[1]) for w in said] == addresses
+    assert all("the event gets a field streetlightId (string)" in w for w in said)
 
 
 def test_streetlights_with_one_streetlight_becomes_a_service(tmp_path: Path) -> None:
@@ -462,29 +460,35 @@ def test_a_one_of_payload_is_refused_as_several_messages(tmp_path: Path) -> None
     assert "is one of several schemas (oneOf): an event has one schema" in problem.message
 
 
-@pytest.mark.parametrize(
-    ("parameters", "expected"),
-    [
-        ("", "parameter {id} of address 'things.{id}' is not in its parameters"),
-        (
-            "    parameters: {id: {enum: [a, b]}}\n",
-            "parameter {id} of address 'things.{id}' has no",
-        ),
-    ],
-)
-def test_a_parameter_without_one_value_is_refused(
-    parameters: str, expected: str, tmp_path: Path
-) -> None:
-    path = write(
+def things(tmp_path: Path, parameters: str) -> Path:
+    return write(
         tmp_path,
         "asyncapi: 3.0.0\ninfo: {title: T, version: 1.0.0}\nchannels:\n  things:\n"
         "    address: things.{id}\n" + parameters + "    messages:\n"
         "      thing: {payload: {type: object, properties: {a: {type: string}}}}\n",
     )
+
+
+def test_an_undeclared_parameter_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelError) as refused:
-        load_asyncapi(path, service="things")
+        load_asyncapi(things(tmp_path, ""), service="things")
     (problem,) = refused.value.problems
+    expected = "parameter {id} of address 'things.{id}' is not in its parameters"
     assert (problem.line, problem.message.split(": ", 1)[1][: len(expected)]) == (5, expected)
+
+
+def test_a_parameter_of_several_values_in_no_payload_field_becomes_an_enum_field(
+    tmp_path: Path,
+) -> None:
+    path = things(tmp_path, "    parameters: {id: {enum: [a, b]}}\n")
+    (event,) = load_asyncapi(path, service="things").model.events
+    assert event.channel == "things.{id}"
+    (parameter,) = event.parameters
+    assert (parameter.name, parameter.type.kind, parameter.type.symbols) == (
+        "id",
+        "enum",
+        ("a", "b"),
+    )
 
 
 def test_a_wire_name_no_avro_field_can_have_is_refused(tmp_path: Path) -> None:

@@ -46,6 +46,11 @@ CASES = [
     ("minimal", "redis", "jsonschema"),
     # the longer names real models have (lines that ruff format would wrap)
     ("long-names", "redis", "avro"),
+    # channel parameters: a Kafka topic pattern, RabbitMQ topic keys, NATS subject
+    # wildcards (issue 19)
+    ("parameters", "kafka", "avro"),
+    ("parameters", "rabbitmq", "jsonschema"),
+    ("parameters", "nats", "jsonschema"),
 ]
 
 pytestmark = [pytest.mark.slow, pytest.mark.broker_names]

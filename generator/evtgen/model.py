@@ -167,6 +167,13 @@ class Event:
     #: (docs/system.md): its schema then has the producer's name, not this service's
     producer: str | None = None
 
+    @property
+    def parameters(self) -> tuple[Field, ...]:
+        """The fields that fill the `{name}` levels of the channel, in address order
+        (docs/design.md, "Channel parameters"); the loader checks each names one."""
+        by_name = {f.name: f for f in self.fields}
+        return tuple(by_name[n] for n in channel_parameters(self.channel) if n in by_name)
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -303,6 +310,43 @@ class Model:
 
     def policies_for(self, event: Event) -> tuple[Policy, ...]:
         return tuple(p for p in self.policies if p.when == event.name)
+
+
+#: A parameter of a channel: a whole level `{name}` naming a field of its event.
+PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def channel_parameters(channel: str) -> tuple[str, ...]:
+    """The names of the `{name}` levels of a channel, in order."""
+    return tuple(PARAMETER.findall(channel))
+
+
+def channel_pattern(channel: str) -> str:
+    """A regular expression of the addresses of a channel: each `{name}` one level
+    (no '.'), the rest as written, anchored at both ends (a Kafka topic pattern)."""
+    return (
+        "^"
+        + "\\.".join(
+            "[^.]+" if PARAMETER.fullmatch(level) else re.escape(level)
+            for level in channel.split(".")
+        )
+        + "$"
+    )
+
+
+#: The kinds of field a channel parameter may name: what fits in one level of an address.
+PARAMETER_KINDS = ("string", "int", "long", "uuid", "enum")
+
+
+def parameter_problem(name: str, fields: tuple[Field, ...]) -> str | None:
+    """Why the parameter `{name}` cannot be filled from `fields`, if it cannot: it
+    names a required field of a kind that fits in one level of an address."""
+    found = next((f for f in fields if f.name == name), None)
+    if found is None:
+        return "is not a field of the event"
+    if found.type.kind not in PARAMETER_KINDS or found.type.optional:
+        return f"is a field of type {found.type.kind}{' (optional)' if found.type.optional else ''}"
+    return None
 
 
 def default_channel(service: str, event_name: str) -> str:

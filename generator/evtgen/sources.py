@@ -459,14 +459,20 @@ def bundled_model_view(repo: Path, recorded: dict[str, Any]) -> dict[str, Any]:
     return model_view(_repo_model(repo, recorded))
 
 
-def bundled_model(repo: Path, recorded: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
+def bundled_model(
+    repo: Path, recorded: dict[str, Any], broker: Any = None
+) -> tuple[dict[str, Any], bytes | None]:
     """`bundled_model_view`, and the repo's model.yaml with what evtgen resolved and the
     file leaves out written in (a channel for an event the team added), comments and
-    layout kept; None when the file already says everything."""
+    layout kept; None when the file already says everything. A model the repo's
+    `broker` cannot carry (channel parameters on Redis) is refused."""
+    from evtgen.loader.checks import redis_parameters
     from evtgen.modelfile import pinned_text
     from evtgen.view import model_view
 
     model = _repo_model(repo, recorded)
+    if broker == "redis" and (problems := redis_parameters(model, repo / "model.yaml")):
+        raise RepoProblem("\n".join(problems))
     text = (repo / "model.yaml").read_bytes().decode("utf-8")  # its line endings kept
     pinned = pinned_text(text, model)
     return model_view(model), (pinned.encode("utf-8") if pinned != text else None)

@@ -26,6 +26,8 @@ from evtgen.model import (
     Saga,
     SagaStep,
     ValueType,
+    channel_parameters,
+    channel_pattern,
     dead_letter_channel,
     snake,
 )
@@ -92,8 +94,14 @@ def model_view(model: Model) -> dict[str, Any]:
     )
     # Kubernetes manifests: a Strimzi topic for every channel the service consumes or
     # emits, and its dead-letter channel (deploy.py)
+    # (not a parameterised channel's: its topics are made as its events are published)
     view["topics"] = topics(
-        [c["channel"] for c in view["consumed"]] + [e["channel"] for e in view["emitted"]]
+        [
+            channel
+            for channel in [c["channel"] for c in view["consumed"]]
+            + [e["channel"] for e in view["emitted"]]
+            if not channel_parameters(channel)
+        ]
     )
     for consumed in view["consumed"]:
         consumed.update(event_keys(model, consumed["event"]))
@@ -101,6 +109,12 @@ def model_view(model: Model) -> dict[str, Any]:
     # tests/test_pacts.py: a Pact V4 message pact per producer of another service whose
     # events this one reads (docs/system.md, consumer-driven contracts)
     view["pacts"] = pacts(view["consumed"])
+    if parameterised := parameterised_channels(model):
+        view["parameterised"] = parameterised  # absent otherwise: answers stay as they were
+        # the consumed event the generated address tests send (tests/test_addresses.py)
+        view["addressed"] = next(
+            (c["event"] for c in view["consumed"] if c["channel"] in parameterised), None
+        )
     view["contract"] = contract_view(model, _title(model.service))
     view["imports"] = {module: import_block(lines) for module, lines in code.items()}
     return view
@@ -398,7 +412,25 @@ def _event(model: Model, event: Event, code: dict[str, list[str]]) -> dict[str, 
         "json_schema": json_schema(model, event),
         # in asyncapi.yaml: its value objects are components/schemas
         "asyncapi_json_schema": json_schema(model, event, asyncapi_ref),
+        # the channel's `{parameters}` (wire names), only when it has some
+        **({"parameters": list(channel_parameters(event.channel))} if event.parameters else {}),
     }
+
+
+def parameterised_channels(model: Model) -> dict[str, dict[str, Any]]:
+    """Each channel with `{parameters}`, and its dead-letter channel: what a Kafka
+    subscription to it matches (`pattern`, anchored), and the sample the generated
+    tests send to an address of it (`sample`)."""
+    found: dict[str, dict[str, Any]] = {}
+    for event in model.messages:
+        if not event.parameters:
+            continue
+        for channel in (event.channel, dead_letter_channel(event.channel)):
+            found[channel] = {
+                "pattern": channel_pattern(channel),
+                "sample": f"samples.{snake(event.name)}()",
+            }
+    return found
 
 
 def _policy(model: Model, policy: Policy, code: dict[str, list[str]]) -> dict[str, Any]:
@@ -464,6 +496,7 @@ def _consumed(model: Model, event: Event) -> dict[str, Any]:
         "channel": event.channel,
         "producer": _producer(event),
         "dead_letter_channel": dead_letter_channel(event.channel),
+        **({"parameters": list(channel_parameters(event.channel))} if event.parameters else {}),
         "policies": [snake(p.name) for p in model.policies_for(event)],
         # the aggregates its policies' commands load (one query for a whole batch)
         "loads": [
@@ -520,6 +553,7 @@ def _saga_consumed(model: Model) -> list[dict[str, Any]]:
             "channel": e.channel,
             "producer": producer,
             "dead_letter_channel": dead_letter_channel(e.channel),
+            **({"parameters": list(channel_parameters(e.channel))} if e.parameters else {}),
             "policies": [],
             "loads": [],
             "saga": kind,

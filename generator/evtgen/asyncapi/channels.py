@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from evtgen.asyncapi.dead_letters import DeadLetters
@@ -14,9 +14,11 @@ from evtgen.asyncapi.extensions import X_EXTERNAL, evtgen_correlation, evtgen_en
 from evtgen.asyncapi.naming import type_name
 from evtgen.asyncapi.parts import ChannelMessage, annotations_of
 from evtgen.asyncapi.payloads import Payloads
+from evtgen.fieldtypes import FieldType
 from evtgen.loader.names import CHANNEL_NAME, TYPE_NAME
+from evtgen.loader.pieces import channel_name as whole_levels
 from evtgen.loader.pieces import mapping_at
-from evtgen.model import Event, Field, default_channel, kebab
+from evtgen.model import WIRE_NAME, Event, Field, default_channel, kebab, parameter_problem
 from evtgen.yamllines import LineMap
 
 #: A parameter in a channel's address: `lights.{lightId}.measured`.
@@ -47,7 +49,7 @@ class Channels:
             )
             return found
         names: dict[str, str] = {}
-        pending: list[tuple[str, str | None, str, Any, LineMap, str, LineMap]] = []
+        pending: list[tuple[str, str | None, str, Any, LineMap, str, LineMap, LineMap, str]] = []
         for key, raw in channels.items():
             line = channels.line_of(key)
             channel, file = self.docs.deref(raw, self.docs.file)
@@ -86,15 +88,29 @@ class Channels:
                         file, messages.line_of(msg_key), f"message {msg_key} must be a mapping"
                     )
                 continue
-            pending.append((str(key), address, str(msg_key), msg_raw, message, msg_file, messages))
+            pending.append(
+                (
+                    str(key),
+                    address,
+                    str(msg_key),
+                    msg_raw,
+                    message,
+                    msg_file,
+                    messages,
+                    channel,
+                    file,
+                )
+            )
         shared = Counter(id(p[4]) for p in pending)
-        for key, address, msg_key, msg_raw, message, msg_file, messages in pending:
+        for key, address, msg_key, msg_raw, message, msg_file, messages, node, file in pending:
             ref = msg_raw.get("$ref") if isinstance(msg_raw, LineMap) else None
             # a message on several channels: one event per channel, named after it
             rename = type_name(key) if shared[id(message)] > 1 else None
             event = self.event(
                 message, msg_file, msg_key, ref, address, messages.line_of(msg_key), rename
             )
+            if event is not None and address is not None and PARAMETER.search(address):
+                event = self.parameters(event, node, file, key, address)
             if event is None:
                 continue
             if event.name in names:
@@ -182,12 +198,7 @@ class Channels:
                 file, channel.line_of("address"), f"address of channel {key} must be a string"
             )
             return None
-        if PARAMETER.search(address):
-            fixed = self.fixed_parameters(channel, file, key, address)
-            if fixed is None:
-                return None
-            address = fixed
-        if "/" in address and CHANNEL_NAME.match(dotted(address)):
+        if "/" in address and CHANNEL_NAME.match(PARAMETER.sub("p", dotted(address))):
             self.problems.warn(
                 file,
                 channel.line_of("address"),
@@ -196,7 +207,7 @@ class Channels:
                 "bridges map it)",
             )
             address = dotted(address)
-        if not CHANNEL_NAME.match(address):
+        if not CHANNEL_NAME.match(PARAMETER.sub("p", address)):
             self.problems.fail(
                 file,
                 channel.line_of("address"),
@@ -206,55 +217,118 @@ class Channels:
             return None
         return address
 
-    def fixed_parameters(self, channel: LineMap, file: str, key: str, address: str) -> str | None:
-        """The address with each `{parameter}` replaced by the one value the channel's
-        `parameters` give it (`default`, or an `enum` of one value); refused when a
-        parameter has no such value: a generated service has fixed channels (each event
-        type one publisher, one subscriber), and Kafka topics and Redis streams have no
-        wildcards to subscribe with (docs/asyncapi.md)."""
+    def parameters(
+        self, event: Event, channel: LineMap, file: str, key: str, address: str
+    ) -> Event | None:
+        """The event with its channel's `{parameters}` (docs/asyncapi.md, "Channel
+        parameters"): each filled from the payload field its `location` names
+        (`$message.payload#/field`), else from the payload field of its name, else fixed
+        by its one value (`default`, or an `enum` of one value); else the event gets a
+        field of its name (an enum of the parameter's `enum`, else a string)."""
         line = channel.line_of("address")
         declared, params_file = self.docs.deref(channel.get("parameters") or mapping_at(0), file)
         if not isinstance(declared, LineMap):
             declared = mapping_at(0)
-        values: dict[str, str] = {}
-        for name in PARAMETER.findall(address):
+        fields = list(event.fields)
+        fixed: dict[str, str] = {}
+        filled: dict[str, str] = {}  # parameter -> the field that fills it
+        for name in dict.fromkeys(PARAMETER.findall(address)):
             raw = declared.get(name)
             param, param_file = (
                 self.docs.deref(raw, params_file) if raw is not None else (None, file)
             )
-            value = None
-            if isinstance(param, LineMap):
-                enum = param.get("enum")
-                if isinstance(param.get("default"), str):
-                    value = param["default"]
-                elif isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
-                    value = enum[0]
-            if value is None:
-                what = "is not in its parameters" if param is None else "has no one value"
-                where = (
-                    f" (defined at {Path(param_file).name}:{param.line})"
-                    if isinstance(param, LineMap)
-                    else f" under the channel's parameters.{name}"
-                )
+            where = f"channel {key}: parameter {{{name}}} of address {address!r}"
+            if not isinstance(param, LineMap):
                 self.problems.fail(
                     file,
                     line,
-                    f"channel {key}: parameter {{{name}}} of address {address!r} {what}: "
-                    f"a generated service publishes and subscribes to fixed channels "
-                    f"({self.wildcards()}); give the parameter a "
-                    f"`default:` (or an `enum:` of one value){where}, or give the channel "
-                    "a fixed address",
+                    f"{where} is not in its parameters: declare it under the channel's "
+                    f"parameters.{name}, with a `location:` ($message.payload#/<field>) "
+                    "or a `default:`",
                 )
                 return None
-            values[name] = value
-        fixed = PARAMETER.sub(lambda m: values[m.group(1)], address)
-        self.problems.warn(
-            file,
-            line,
-            f"channel {key}: address {address!r} is the fixed channel {fixed!r} "
-            f"({', '.join(f'{n}={v}' for n, v in values.items())}, the parameters' values)",
+            location = param.get("location")
+            if location is not None:
+                found = LOCATION.fullmatch(str(location))
+                why = (
+                    parameter_problem(found.group(1), tuple(fields))
+                    if found
+                    else "is not a top-level payload field ($message.payload#/<field>; "
+                    "headers are evtgen's envelope)"
+                )
+                if found and why is None:
+                    filled[name] = found.group(1)
+                    continue
+                named = f"field {found.group(1)} " if found else ""
+                self.problems.fail(
+                    param_file,
+                    param.line_of("location"),
+                    f"{where}: its location {location!r} {named}{why}; a parameter is "
+                    "filled from a required string, int, long, uuid or enum field of the "
+                    f"payload of message {event.name}",
+                )
+                return None
+            if any(f.name == name for f in fields):
+                if why := parameter_problem(name, tuple(fields)):
+                    self.problems.fail(
+                        param_file,
+                        param.line,
+                        f"{where}: the payload field {name} that fills it {why}; give the "
+                        "parameter a `location:` naming a string, int, long, uuid or enum "
+                        "field, or a `default:`",
+                    )
+                    return None
+                filled[name] = name
+                continue
+            if (value := one_value(param)) is not None:
+                fixed[name] = value
+                continue
+            if not WIRE_NAME.match(name):
+                self.problems.fail(
+                    param_file,
+                    param.line,
+                    f"{where} is in no payload field and cannot name one (letters, digits "
+                    "and '_'): give it a `location:` ($message.payload#/<field>) or a "
+                    "`default:`",
+                )
+                return None
+            enum = param.get("enum")
+            symbols = enum if isinstance(enum, list) else []
+            kind = (
+                FieldType("enum", symbols=tuple(symbols))
+                if symbols and all(isinstance(v, str) and WIRE_NAME.match(v) for v in symbols)
+                else FieldType("string")
+            )
+            fields.append(Field(name, kind, doc=str(param.get("description") or "").strip()))
+            filled[name] = name
+            self.problems.warn(
+                file,
+                line,
+                f"{where} is in no field of message {event.name}'s payload: the event gets "
+                f"a field {name} ({kind.kind}), which the publisher puts in the address "
+                "and the payload (give the parameter a `location:` to fill it from "
+                "another field)",
+            )
+        channel_name = PARAMETER.sub(
+            lambda m: fixed.get(m.group(1)) or "{" + filled[m.group(1)] + "}", address
         )
-        return fixed
+        if PARAMETER.search(channel_name) and not whole_levels(channel_name):
+            self.problems.fail(
+                file,
+                line,
+                f"channel {key}: address {address!r}: each parameter must be a whole level "
+                "between dots (`a.{id}.b`), which the broker's wildcard stands for",
+            )
+            return None
+        if fixed:
+            self.problems.warn(
+                file,
+                line,
+                f"channel {key}: address {address!r} is the "
+                f"{'channel' if filled else 'fixed channel'} {channel_name!r} "
+                f"({', '.join(f'{n}={v}' for n, v in fixed.items())}, the parameters' values)",
+            )
+        return replace(event, channel=channel_name, fields=tuple(fields))
 
     def event(
         self,
@@ -377,6 +451,20 @@ CHANNEL_WORDS = {
     "nats": "NATS subject",
     "redis": "Redis stream",
 }
+
+
+#: A parameter's `location` that evtgen fills an address from: a top-level payload field.
+LOCATION = re.compile(r"\$message\.payload#/([^/]+)")
+
+
+def one_value(param: LineMap) -> str | None:
+    """A parameter's one value: its `default`, or the value of an `enum` of one."""
+    enum = param.get("enum")
+    if isinstance(param.get("default"), str):
+        return str(param["default"])
+    if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
+        return str(enum[0])
+    return None
 
 
 def dotted(address: str) -> str:

@@ -14,6 +14,7 @@ from evtgen.config import load_config
 from evtgen.copier_adapter import staging_render
 from evtgen.errors import InputProblems, Interrupted, UsageError
 from evtgen.loader import ModelError, check_service_name, load_model
+from evtgen.loader.checks import redis_parameters
 from evtgen.model import Model
 from evtgen.placing import check_destination, staged
 from evtgen.templates import bundled_template, sample_model_path, sample_saga_path
@@ -99,6 +100,8 @@ def new_service(request: NewServiceRequest) -> NewServiceReport:
     except ModelError as err:
         raise InputProblems(str(err)) from err
     answers["pattern"] = _pattern(answers.get("pattern"), model, model_path)
+    if answers.get("broker") == "redis" and (problems := redis_parameters(model, model_path)):
+        raise InputProblems("\n".join(problems))
 
     from evtgen.view import model_view
 

@@ -269,7 +269,9 @@ def _update_layer(
     new_answers = dict(recorded.answers)
     pinned_model: bytes | None = None  # model.yaml with the channels evtgen resolved
     if recorded.src_path == BUNDLED_SOURCE:
-        new_answers["model"], pinned_model = bundled_model(repo, recorded.answers.get("model", {}))
+        new_answers["model"], pinned_model = bundled_model(
+            repo, recorded.answers.get("model", {}), recorded.answers.get("broker")
+        )
     if base_sha == target_sha and new_answers == recorded.answers:
         layer.status = "up-to-date"
         return

@@ -3,11 +3,22 @@ references that resolve, no policy loops, channels used once."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from evtgen.fieldtypes import NEW_IDS, assignable
 from evtgen.loader.names import RESERVED_FUNCTIONS, RESERVED_TYPES
-from evtgen.model import Event, Model, Policy, dead_letter_channel, snake
+from evtgen.model import (
+    PARAMETER,
+    Event,
+    Model,
+    Policy,
+    channel_parameters,
+    channel_pattern,
+    dead_letter_channel,
+    snake,
+)
 from evtgen.problems import FileProblems
 
 
@@ -112,6 +123,7 @@ def cross_check(out: FileProblems, model: Model) -> None:
     loops(out, model)
     one_channel_each(out, model.events, {}, "event ")
     dead_letter_clashes(out, model)
+    wildcard_overlaps(out, model)
 
 
 def one_channel_each(
@@ -180,6 +192,30 @@ def dead_letter_clashes(out: FileProblems, model: Model) -> None:
             )
 
 
+def wildcard_overlaps(out: FileProblems, model: Model) -> None:
+    """A parameterised channel's subscription (a broker wildcard) must catch only its
+    own addresses: not another message's channel, nor a dead-letter channel (a NATS
+    stream may not overlap another, and a subscriber would get the other's messages)."""
+    consumed = model.subscribed_events
+    channels = {m.channel: m.name for m in model.messages}
+    channels.update(
+        {dead_letter_channel(e.channel): f"the dead letters of {e.name}" for e in consumed}
+    )
+    for message in model.messages:
+        if not channel_parameters(message.channel):
+            continue
+        pattern = re.compile(channel_pattern(message.channel))
+        for channel, owner in channels.items():
+            sample = PARAMETER.sub("x", channel)
+            if channel != message.channel and pattern.match(sample):
+                out.fail(
+                    message.line,
+                    f"{message.name}'s channel {message.channel!r} also matches channel "
+                    f"{channel!r} ({owner}): a subscriber on it would get both; give "
+                    "one of them another level",
+                )
+
+
 def _article(noun: str) -> str:
     return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
@@ -203,3 +239,16 @@ def _no_record_loops(out: FileProblems, model: Model) -> None:
             if name not in seen:
                 seen.add(name)
                 todo.extend(holds.get(name, ()))
+
+
+def redis_parameters(model: Model, path: Path) -> list[str]:
+    """Channels with parameters cannot be Redis streams (docs/design.md, "Channel
+    parameters"): a consumer group reads named streams, with no wildcard."""
+    return [
+        f"{path}:{event.line}: channel {event.channel!r} of event {event.name} has "
+        "parameters, and Redis streams have no wildcard to subscribe with (FastStream's "
+        "Redis path parameters are pub/sub channels, which keep nothing for a consumer that "
+        "is down): use --broker kafka, rabbitmq or nats, or give the event a fixed channel"
+        for event in model.messages
+        if event.parameters
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from evtgen.loader.names import CHANNEL_NAME, MAX_TYPE_NAME, TYPE_NAME
+from evtgen.model import PARAMETER
 from evtgen.problems import FileProblems
 from evtgen.yamllines import LineMap
 
@@ -58,13 +59,22 @@ def name_list(out: FileProblems, item: LineMap, key: str, owner: str) -> tuple[s
 def channel_of(out: FileProblems, item: LineMap, owner: str) -> str | None:
     """The entry's own `channel:`, if it has a usable one."""
     value = item.get("channel")
-    if value is not None and (not isinstance(value, str) or not CHANNEL_NAME.match(value)):
+    if value is not None and (not isinstance(value, str) or not channel_name(value)):
         out.fail(
             item.line_of("channel"),
-            f"channel {value!r} of {owner} may hold only letters, digits, '.', '_' and '-'",
+            f"channel {value!r} of {owner} may hold only letters, digits, '.', '_' and '-', "
+            "and whole levels `{field}` (a parameter: a field of the event)",
         )
         return None
     return value
+
+
+def channel_name(channel: str) -> bool:
+    """A channel evtgen uses on every broker: letters, digits, '.', '_' and '-', and
+    parameters `{field}`, each a whole level between dots (docs/design.md)."""
+    levels = channel.split(".")
+    fixed = ".".join("p" if PARAMETER.fullmatch(level) else level for level in levels)
+    return bool(CHANNEL_NAME.match(fixed)) and "{" not in fixed and "}" not in fixed
 
 
 def unknown_keys(out: FileProblems, item: LineMap, allowed: set[str], owner: str) -> None:

@@ -10,7 +10,18 @@ from evtgen.loader.fields import read_fields
 from evtgen.loader.names import check_service_name
 from evtgen.loader.pieces import channel_of, name_list, text, type_name, unknown_keys
 from evtgen.loader.saga import check_saga, read_saga
-from evtgen.model import Aggregate, Command, Event, Model, Policy, ValueType, default_channel
+from evtgen.model import (
+    Aggregate,
+    Command,
+    Event,
+    Field,
+    Model,
+    Policy,
+    ValueType,
+    channel_parameters,
+    default_channel,
+    parameter_problem,
+)
 from evtgen.problems import FileProblems
 from evtgen.yamllines import LineList, LineMap
 
@@ -193,6 +204,8 @@ def event(
         producer = None
     if name is None:
         return None
+    if channel is not None and not parameters_are_fields(out, item, name, channel, fields):
+        channel = None
     return Event(
         name,
         channel or default_channel(service, name),
@@ -202,6 +215,25 @@ def event(
         line,
         producer,
     )
+
+
+def parameters_are_fields(
+    out: FileProblems, item: LineMap, name: str, channel: str, fields: tuple[Field, ...]
+) -> bool:
+    """Each `{parameter}` of the event's channel names a required field of it that fits
+    in one level of an address (docs/design.md, "Channel parameters")."""
+    fine = True
+    for parameter in channel_parameters(channel):
+        if why := parameter_problem(parameter, fields):
+            out.fail(
+                item.line_of("channel"),
+                f"channel {channel!r} of event {name}: parameter {{{parameter}}} {why}; a "
+                "parameter names a required string, int, long, uuid or enum field of the "
+                "event, whose value the publisher puts in the address (fields: "
+                f"{', '.join(f.name for f in fields) or 'none'})",
+            )
+            fine = False
+    return fine
 
 
 def policy(out: FileProblems, item: LineMap, line: int) -> Policy | None:
