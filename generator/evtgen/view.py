@@ -23,15 +23,12 @@ from evtgen.model import (
     Field,
     Model,
     Policy,
-    Saga,
-    SagaStep,
     ValueType,
     channel_parameters,
     channel_pattern,
     dead_letter_channel,
     snake,
 )
-from evtgen.saga_scenarios import saga_scenarios
 from evtgen.schemas import avro_schema, json_definition, json_schema
 from evtgen.view_document import contract_view, event_keys, model_document, operation_keys
 
@@ -54,6 +51,8 @@ FIXED_IMPORTS = {
 
 def model_view(model: Model) -> dict[str, Any]:
     """The `model` answer of the template, built from a checked model."""
+    from evtgen.view_saga import saga_consumed, saga_view  # it reads this module's helpers
+
     code = {module: list(names) for module, names in FIXED_IMPORTS.items()}
     view: dict[str, Any] = {
         "view_version": VIEW_VERSION,
@@ -68,7 +67,7 @@ def model_view(model: Model) -> dict[str, Any]:
         "commands": [_command(model, c, code) for c in model.commands],
         "events": [_event(model, e, code) for e in model.messages],
         "policies": [_policy(model, p, code) for p in model.policies],
-        "consumed": [_consumed(model, e) for e in model.consumed_events] + _saga_consumed(model),
+        "consumed": [_consumed(model, e) for e in model.consumed_events] + saga_consumed(model),
         "emitted": [
             {
                 "event": e.name,
@@ -79,7 +78,7 @@ def model_view(model: Model) -> dict[str, Any]:
             }
             for e in model.sent_events
         ],
-        "saga": _saga(model, model.saga, code["saga"]) if model.saga else None,
+        "saga": saga_view(model, model.saga, code["saga"]) if model.saga else None,
         # what the generated crash test sends (tests/integration/test_crash.py)
         "crash_input": crash_input(model),
         "source": model_document(model),
@@ -240,7 +239,7 @@ def defined_in_order(model: Model) -> list[ValueType]:
     return done
 
 
-def _filled(
+def filled_field(
     target: Field,
     sources: list[tuple[str, tuple[Field, ...]]],
     code: list[str],
@@ -308,7 +307,9 @@ def _aggregate(model: Model, aggregate: Aggregate, code: dict[str, list[str]]) -
         ).removeprefix(f"self.{snake(aggregate.name)}_store: "),
         # a fresh aggregate: its identity and, for every other field, nothing given
         "blank": [
-            _filled(f, [], code["domain"], model) for f in aggregate.fields if f is not id_field
+            filled_field(f, [], code["domain"], model)
+            for f in aggregate.fields
+            if f is not id_field
         ],
         "fields": [_field(f, code["domain"], message=False) for f in aggregate.fields],
         "samples": [_sample(f, code["samples"]) for f in aggregate.fields],
@@ -343,7 +344,7 @@ def _command(model: Model, command: Command, code: dict[str, list[str]]) -> dict
             {
                 "name": event.name,
                 "snake": snake(event.name),
-                "fields": [_filled(f, sources, code["domain"], model) for f in event.fields],
+                "fields": [filled_field(f, sources, code["domain"], model) for f in event.fields],
             }
         )
     return {
@@ -374,7 +375,7 @@ def _rejected(model: Model, command: Command, code: list[str]) -> dict[str, Any]
         if _is_reason(target):
             fields.append({"name": target.attr, "value": "reason", "copied": False, "reason": True})
         else:
-            filled = _filled(target, [("command", command.fields)], code, model)
+            filled = filled_field(target, [("command", command.fields)], code, model)
             fields.append({**filled, "reason": False})
     return {"name": event.name, "snake": snake(event.name), "fields": fields}
 
@@ -444,7 +445,8 @@ def _policy(model: Model, policy: Policy, code: dict[str, list[str]]) -> dict[st
         "then": command.name,
         "then_snake": snake(command.name),
         "command_fields": [
-            _filled(f, [("event", event.fields)], code["service"], model) for f in command.fields
+            filled_field(f, [("event", event.fields)], code["service"], model)
+            for f in command.fields
         ],
     }
 
@@ -483,7 +485,7 @@ def pacts(consumed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _producer(event: Event) -> str | None:
+def producer_of(event: Event) -> str | None:
     """The service of the system that sends an event this one reads, if it names one."""
     return event.producer if event.external else None
 
@@ -494,7 +496,7 @@ def _consumed(model: Model, event: Event) -> dict[str, Any]:
         "event": event.name,
         "snake": snake(event.name),
         "channel": event.channel,
-        "producer": _producer(event),
+        "producer": producer_of(event),
         "dead_letter_channel": dead_letter_channel(event.channel),
         **({"parameters": list(channel_parameters(event.channel))} if event.parameters else {}),
         "policies": [snake(p.name) for p in model.policies_for(event)],
@@ -529,113 +531,3 @@ def _rejection(model: Model, command: Command) -> dict[str, Any]:
 
 def _is_reason(field: Field) -> bool:
     return field.name == "reason" and field.type.kind == "string"
-
-
-# -- the saga (docs/saga.md) ----------------------------------------------------
-
-
-def _saga_consumed(model: Model) -> list[dict[str, Any]]:
-    """Subscribers for the saga: its start event and its replies go to the orchestrator."""
-    if model.saga is None:
-        return []
-    start = model.event(model.saga.start)
-    # a reply comes from the step's participant, a service of its own
-    replies = [
-        (reply, "reply", step.participant)
-        for step in model.saga.steps
-        for reply in (step.success, step.failure)
-        if reply is not None
-    ]
-    return [
-        {
-            "event": e.name,
-            "snake": snake(e.name),
-            "channel": e.channel,
-            "producer": producer,
-            "dead_letter_channel": dead_letter_channel(e.channel),
-            **({"parameters": list(channel_parameters(e.channel))} if e.parameters else {}),
-            "policies": [],
-            "loads": [],
-            "saga": kind,
-            "rejections": [],
-        }
-        for e, kind, producer in [(start, "start", _producer(start)), *replies]
-    ]
-
-
-def _saga_message(event: Event) -> dict[str, Any]:
-    return {"name": event.name, "snake": snake(event.name), "channel": event.channel}
-
-
-def _built(event: Event, sources: list[Event], start: str, code: list[str]) -> dict[str, Any]:
-    """A message the orchestrator builds from what the saga knows: the start event
-    (`state.start`) and the success replies received so far (`got(state, Reply)`).
-    `expected` is what a copied field holds when the saga ran on the sample messages."""
-    prefixed = [
-        (
-            "state.start" if source.name == start else f"got(state, messages.{source.name})",
-            source.fields,
-        )
-        for source in sources
-    ]
-    fields = []
-    for target in event.fields:
-        filled = _filled(target, prefixed, code)
-        if filled["copied"]:
-            origin = filled["value"].rpartition(".")[0]
-            source = next(
-                s for s, (prefix, _) in zip(sources, prefixed, strict=True) if prefix == origin
-            )
-            filled["expected"] = f"samples.{snake(source.name)}().{target.attr}"
-        elif target.name == "reason" and target.type.kind == "string":
-            filled = {"name": "reason", "value": "state.reason", "copied": False}
-        fields.append(filled)
-    return {**_saga_message(event), "fields": fields}
-
-
-def _saga(model: Model, saga: Saga, code: list[str]) -> dict[str, Any]:
-    start = model.event(saga.start)
-    known: list[Event] = [start]
-    steps = []
-    for index, step in enumerate(saga.steps):
-        command = _built(step.command, list(known), start.name, code)
-        known.append(step.success)
-        steps.append(_step(index, step, command, known, start.name, code))
-    ends: dict[str, Any] = {}
-    for key, name, sources in (
-        ("completed", saga.completed, known),
-        ("failed", saga.failed, [start]),
-    ):
-        ends[key] = _built(model.event(name), sources, start.name, code) if name else None
-    return {
-        "name": saga.name,
-        "doc": docstring_text(saga.doc),
-        "start": _saga_message(start),
-        "steps": steps,
-        **ends,
-        "scenarios": saga_scenarios(saga),
-    }
-
-
-def _step(
-    index: int,
-    step: SagaStep,
-    command: dict[str, Any],
-    known: list[Event],
-    start: str,
-    code: list[str],
-) -> dict[str, Any]:
-    return {
-        "index": index,
-        "name": step.name,
-        "snake": snake(step.name),
-        "participant": step.participant,
-        "timeout": step.timeout,
-        "timeout_env": f"SAGA_TIMEOUT_{snake(step.name).upper()}",
-        "command": command,
-        "success": _saga_message(step.success),
-        "failure": _saga_message(step.failure) if step.failure else None,
-        "compensation": (
-            _built(step.compensation, list(known), start, code) if step.compensation else None
-        ),
-    }
