@@ -109,17 +109,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """scripts/test.sh runs the suite on several workers (pytest-xdist, --dist
     loadgroup). Generated repos of one model share channel names and consumer groups,
     so two of them on one broker at once would read each other's messages: every test
-    marked `broker_names` or `brokers` runs on its broker's worker, one after another.
-    A test marked `own_names` names its services, channels and subjects itself: its
-    module's tests of one broker stay together (they share a module's deployed
-    service) and run beside anything. The others go wherever a worker is free."""
+    that meets a real broker (marked `brokers` or `broker_names`) runs on its broker's
+    worker, one after another; the others go wherever a worker is free."""
     for item in items:
-        group = broker_of(item)
-        if item.get_closest_marker("own_names"):
-            module = item.module.__name__ if item.module else item.nodeid
-            item.add_marker(pytest.mark.xdist_group(f"{module}-{group}"))
-        elif item.get_closest_marker("broker_names") or item.get_closest_marker("brokers"):
-            item.add_marker(pytest.mark.xdist_group(group))
+        if item.get_closest_marker("broker_names") or item.get_closest_marker("brokers"):
+            item.add_marker(pytest.mark.xdist_group(broker_of(item)))
 
 
 def postgres_database() -> str:

@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOT, run_evtgen
 from generated import fresh_venv
 
-pytestmark = [pytest.mark.brokers, pytest.mark.slow, pytest.mark.own_names]
+pytestmark = [pytest.mark.brokers, pytest.mark.slow]
 DRIVER = ROOT / "tests" / "e2e" / "driver.py"
 CASES = [
     ("kafka", "avro"),

@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT
 from test_e2e_brokers import Deployed
 
-pytestmark = [pytest.mark.brokers, pytest.mark.slow, pytest.mark.own_names]
+pytestmark = [pytest.mark.brokers, pytest.mark.slow]
 DRIVER = ROOT / "tests" / "e2e" / "poison_driver.py"
 
 

@@ -21,7 +21,7 @@ import pytest
 from conftest import ROOT, postgres_database
 from test_e2e_brokers import Deployed
 
-pytestmark = [pytest.mark.brokers, pytest.mark.slow, pytest.mark.own_names]
+pytestmark = [pytest.mark.brokers, pytest.mark.slow]
 DRIVER = ROOT / "tests" / "e2e" / "reliability_driver.py"
 BROKERS = ["kafka", "rabbitmq", "nats", "redis"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from test_e2e_brokers import Deployed
 
-pytestmark = [pytest.mark.brokers, pytest.mark.slow, pytest.mark.own_names]
+pytestmark = [pytest.mark.brokers, pytest.mark.slow]
 CASES = [("kafka", "avro"), ("rabbitmq", "jsonschema"), ("nats", "avro"), ("redis", "jsonschema")]
 PRODUCER, CONSUMER = 4, 5  # OTLP's SpanKind numbers
 

@@ -31,8 +31,6 @@ from evtgen.pipelines.model import load_pipeline_model
 from evtgen.registry import subject_name
 
 brokers = pytest.mark.brokers
-#: every subject is named by the test (a uuid of its own): any number can run at once
-pytestmark = pytest.mark.own_names
 AVRO_FORMAT = "application/vnd.apache.avro+json;version=1.9.0"
 JSON_FORMAT = "application/schema+json;version=draft-07"
 #: JSON Schema changes where Apicurio accepts what evtgen's rules refuse (both are

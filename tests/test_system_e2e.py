@@ -21,7 +21,7 @@ from generated import uv
 
 from evtgen.cli import main
 
-pytestmark = [pytest.mark.brokers, pytest.mark.slow, pytest.mark.own_names]
+pytestmark = [pytest.mark.brokers, pytest.mark.slow]
 SAMPLE = Path(__file__).parent / "models" / "systems" / "shop.yaml"
 
 

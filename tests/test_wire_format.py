@@ -33,7 +33,7 @@ import pytest
 from conftest import REGISTRY_URL, ROOT, run_evtgen
 from generated import fresh_venv, run_in, uv
 
-pytestmark = [pytest.mark.brokers, pytest.mark.slow, pytest.mark.own_names]
+pytestmark = [pytest.mark.brokers, pytest.mark.slow]
 RUN = uuid.uuid4().hex[:8]
 SAMPLE = (ROOT / "generator/evtgen/data/sample-model.yaml").read_text()
 V1_FIELDS = "fields: {order_id: uuid, payment_id: string}"
