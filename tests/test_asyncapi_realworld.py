@@ -16,17 +16,21 @@ import re
 import subprocess
 import textwrap
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from asyncapi_parser import assert_valid_asyncapi
 from conftest import ROOT, run_evtgen
 from generated import fresh_venv, run_in
 
 from evtgen.asyncapi import load_asyncapi
+from evtgen.fieldtypes import FieldType
 from evtgen.loader import ModelError, load_model
 from evtgen.model import Field, Model
+from evtgen.view_document import message_components
 
 DRIVER = ROOT / "tests" / "e2e" / "driver.py"
 
@@ -348,6 +352,67 @@ def test_streetlights_with_one_streetlight_becomes_a_service(tmp_path: Path) -> 
         "is the fixed channel 'smartylighting.streetlights.1.0.event.42.lighting.measured'"
     ) in said
     assert "streetlightId=42" in said
+
+
+def test_streetlights_contract_writes_its_shared_message_once_and_reads_back(
+    tmp_path: Path,
+) -> None:
+    """turnOnOff is on two channels (two events): the generated asyncapi.yaml has it
+    once, under its own key, referenced by both channels; the security scheme its
+    server refers to is kept; the real parser takes it and it reads back."""
+    path = write(tmp_path, STREETLIGHTS)
+    imported = load_asyncapi(path, service="streetlights").model
+    repo = tmp_path / "streetlights"
+    done = run_evtgen(
+        "new", "service", "streetlights", "--asyncapi", path, "--dest", repo, "--defaults",
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    generated = repo / "schemas" / "asyncapi.yaml"
+    assert_valid_asyncapi(generated)
+    text = generated.read_text()
+    assert text.count("\n    turnOnOff:\n") == 1  # the key, once (YAML would keep the last)
+    document = yaml.safe_load(text)
+    assert list(document["components"]["messages"]) == ["lightMeasured", "turnOnOff", "dimLight"]
+    assert document["components"]["messages"]["turnOnOff"]["name"] == "turnOnOff"
+    channels = document["channels"]
+    for channel, message in (("lightTurnOn", "turnOn"), ("lightTurnOff", "turnOff")):
+        assert channels[channel]["messages"] == {
+            message: {"$ref": "#/components/messages/turnOnOff"}
+        }
+    assert document["components"]["securitySchemes"] == {
+        "saslScram": {
+            "type": "scramSha256",
+            "description": "Provide your username and password for SASL/SCRAM authentication",
+        }
+    }
+    again = load_asyncapi(generated, service="streetlights")
+    assert again.model.events == imported.events
+    assert again.model == load_model(repo / "model.yaml", service="streetlights")
+    # and the document generated from the read-back one is the same document
+    twice = tmp_path / "twice"
+    done = run_evtgen(
+        "new", "service", "streetlights", "--asyncapi", generated, "--dest", twice, "--defaults",
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    assert (twice / "schemas" / "asyncapi.yaml").read_text() == text
+
+
+def test_a_shared_message_whose_events_differ_gets_a_key_per_event(tmp_path: Path) -> None:
+    """An event of a shared message edited apart (here: another field) is no longer
+    that message: it gets a component of its own, its name, and still reads back."""
+    path = write(tmp_path, STREETLIGHTS)
+    imported = load_asyncapi(path, service="streetlights")
+    model = imported.model
+    events = tuple(
+        replace(e, fields=(*e.fields, Field("reason", FieldType("string"))))
+        if e.name == "LightTurnOff"
+        else e
+        for e in model.events
+    )
+    edited = replace(model, events=events)
+    keys = {e: message_components(edited)[e][0] for e in ("LightTurnOn", "LightTurnOff")}
+    assert keys == {"LightTurnOn": "turnOnOff", "LightTurnOff": "LightTurnOff"}
+    assert message_components(model)["LightTurnOff"] == ("turnOnOff", "LightTurnOn", True)
 
 
 def test_mqtt_style_addresses_become_dotted_channels(tmp_path: Path) -> None:

@@ -165,3 +165,46 @@ def test_the_private_name_check_sees_what_it_looks_for(tmp_path: Path) -> None:
     assert "broker.config.producer._producer" in str(seen.value)
     assert "gc.freeze" in str(seen.value)
     assert "self._mine" not in str(seen.value)
+
+
+#: A level put into every channel of a model (`web.trip-requested.v1` becomes
+#: `web.<level>.trip-requested.v1`): one length where a NATS publisher's
+#: `app.stream("...").name` first passes the line, one where every line holding a
+#: channel does (channels of 55-130 characters).
+LONGER_CHANNELS = {
+    "55-plus": "as-read-by-the-downstream-services",
+    "95-plus": "as-read-by-the-downstream-fulfilment-and-settlement-services",
+}
+#: The models with channels of every kind: sent and consumed, a saga's, parameterised
+#: (which Redis refuses).
+LONG_CHANNEL_MODELS = [
+    (model, broker)
+    for model in ("long-names", "saga-long-names", "parameters")
+    for broker in BROKERS
+    if (model, broker) != ("parameters", "redis")
+]
+
+
+@pytest.mark.parametrize("length", LONGER_CHANNELS)
+@pytest.mark.parametrize(("name", "broker"), LONG_CHANNEL_MODELS)
+def test_long_channels_are_wrapped_as_ruff_formats_them(
+    name: str, broker: str, length: str, tmp_path: Path
+) -> None:
+    text = (MODELS / f"{name}.yaml").read_text()
+    level = LONGER_CHANNELS[length]
+    longer, count = re.subn(r"(channel: [a-z]+\.)", rf"\g<1>{level}.", text)
+    assert count >= 2
+    (tmp_path / "model.yaml").write_text(longer)
+    model = load_model(tmp_path / "model.yaml")
+    assert max(len(e.channel) for e in model.messages) > 55
+    repo = tmp_path / "repo"
+    render(repo, model, "orchestration" if model.saga else "choreography", broker, "jsonschema")
+    for check in (["format", "--check"], ["check"]):
+        done = subprocess.run(
+            [ruff(), *check, "--no-cache", "src", "tests"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from evtgen.asyncapi.naming import type_name, unique
 from evtgen.fieldtypes import RECORD
 from evtgen.model import Event, Field, Model, Saga
 
@@ -20,12 +21,15 @@ def contract_view(model: Model, title: str) -> dict[str, Any]:
     title = info.pop("title", None) or title
     version = info.pop("version", None) or "0.1.0"
     info.pop("description", None)  # the model's description (it is the same)
-    return {
+    view = {
         "title": str(title),
         "version": str(version),
         "info": info,  # the rest of it: contact, license, tags, externalDocs, ...
         "servers": model.contract.get("servers") or None,
     }
+    if components := model.contract.get("components"):
+        view["components"] = components  # what the servers refer to (securitySchemes)
+    return view
 
 
 def event_keys(model: Model, event: str) -> dict[str, Any]:
@@ -33,14 +37,67 @@ def event_keys(model: Model, event: str) -> dict[str, Any]:
     document said of them: the document's own, else the event's name."""
     wording = (model.contract.get("events") or {}).get(event) or {}
     message_doc = dict(wording.get("message_doc") or {})
-    return {
+    component, first, shared = message_components(model)[event]
+    keys = {
         "channel_key": wording.get("channel") or event,
         "message_key": wording.get("message") or event,
-        "component": wording.get("component") or event,
+        "component": component,
         "channel_doc": wording.get("channel_doc") or {},
         "message_title": message_doc.pop("title", None) or event,
         "message_doc": message_doc,
     }
+    # only where a message is shared: every other view stays as it was
+    if first is not None:
+        keys["shares_message_of"] = first  # its component is written by that event's
+    elif shared:
+        keys["message_name"] = component  # no one event's name: the message's key
+    return keys
+
+
+def message_components(model: Model) -> dict[str, tuple[str, str | None, bool]]:
+    """Each event's key in components/messages (docs/asyncapi.md, "A faithful
+    contract"), the event whose message it shares (None: its own), and whether others
+    share it. Events read from one message on several channels share its key when
+    they are still that message (same fields, same wording, each named after its
+    channel, as a read names them); one that is not gets a key of its own (its name)."""
+    wording = model.contract.get("events") or {}
+    owner: dict[str, Event] = {}  # component key -> the event that writes it
+    found: dict[str, tuple[str, str | None, bool]] = {}
+    events = model.messages
+    taken = {(wording.get(e.name) or {}).get("component") or e.name for e in events}
+    for event in events:
+        key = (wording.get(event.name) or {}).get("component") or event.name
+        first = owner.get(key)
+        if first is None:
+            owner[key] = event
+            found[event.name] = (key, None, False)
+        elif same_message(model, first, event):
+            found[first.name] = (key, None, True)
+            found[event.name] = (key, first.name, True)
+        else:
+            key = unique(event.name, "Message", taken)
+            owner[key] = event
+            found[event.name] = (key, None, False)
+    return found
+
+
+def same_message(model: Model, first: Event, other: Event) -> bool:
+    """Whether two events are one message of the document, as a read would make them."""
+    wording = model.contract.get("events") or {}
+
+    def message(event: Event) -> tuple[Any, ...]:
+        entry = wording.get(event.name) or {}
+        return (event.fields, event.external, event.doc, event.producer, entry.get("message_doc"))
+
+    def named_after_channel(event: Event) -> bool:
+        channel = (wording.get(event.name) or {}).get("channel")
+        return isinstance(channel, str) and type_name(channel) == event.name
+
+    return (
+        message(first) == message(other)
+        and named_after_channel(first)
+        and named_after_channel(other)
+    )
 
 
 def operation_keys(model: Model, event: str, action: str) -> dict[str, Any]:

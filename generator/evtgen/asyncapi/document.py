@@ -10,7 +10,7 @@ from typing import Any
 
 from evtgen.asyncapi.channels import Channels
 from evtgen.asyncapi.dead_letters import DeadLetters
-from evtgen.asyncapi.documents import Documents, Unreadable
+from evtgen.asyncapi.documents import Documents, Unreadable, pointer_in
 from evtgen.asyncapi.extensions import (
     X_AGGREGATES,
     X_COMMANDS,
@@ -28,6 +28,7 @@ from evtgen.asyncapi.operations import Operations
 from evtgen.asyncapi.parts import ChannelMessage, Operation, as_data
 from evtgen.asyncapi.payloads import Payloads
 from evtgen.asyncapi.v2 import from_v2
+from evtgen.json_refs import MISSING
 from evtgen.loader.checks import cross_check
 from evtgen.model import Model
 from evtgen.problems import Problem, Problems
@@ -203,6 +204,8 @@ class _Reading:
             }
             if kept:
                 contract["servers"] = kept
+                if components := referenced_components(doc, kept):
+                    contract["components"] = components
         return contract
 
     def ignored_root(self, doc: LineMap) -> None:
@@ -242,3 +245,35 @@ class _Reading:
             f"servers are only described: {what}; schemas/asyncapi.yaml keeps them, and "
             "a generated service takes its broker's address from BROKER_URL",
         )
+
+
+#: What of components/ the generated document writes itself.
+OWN_COMPONENTS = ("messages", "schemas", "messageTraits")
+
+#: A `$ref` to a component of the same document: `#/components/securitySchemes/x`.
+LOCAL_COMPONENT = re.compile(r"#/components/([^/]+)/([^/]+)")
+
+
+def referenced_components(doc: LineMap, data: Any) -> dict[str, dict[str, Any]]:
+    """The document's components that `data` (the servers it keeps) refers to, and
+    those these refer to, by kind and key: the generated document keeps them, or its
+    `$ref`s would point nowhere (a server's `security`, say)."""
+    found: dict[str, dict[str, Any]] = {}
+    pending = [data]
+    while pending:
+        value = pending.pop(0)
+        if isinstance(value, list):
+            pending.extend(value)
+            continue
+        if not isinstance(value, dict):
+            continue
+        ref = value.get("$ref")
+        match = LOCAL_COMPONENT.fullmatch(ref) if isinstance(ref, str) else None
+        if match and match.group(1) not in OWN_COMPONENTS:
+            kind, key = match.groups()
+            target = pointer_in(doc, match.group(0)[1:])
+            if key not in found.get(kind, {}) and target is not MISSING:
+                found.setdefault(kind, {})[key] = as_data(target)
+                pending.append(found[kind][key])
+        pending.extend(value.values())
+    return found
