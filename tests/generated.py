@@ -58,6 +58,10 @@ def run_in(
     # dozens of generated repos run their crash test here: a few hundred events and
     # three kills each (tests/test_e2e_reliability.py kills one with thousands)
     env.setdefault("CRASH_EVENTS", "400")
+    # their waits are safety nets: with the suite on three workers a Kafka consumer
+    # group's rebalance after a kill, or a Redis claim of a dead consumer's messages,
+    # takes longer than on an idle machine (a stall still fails, later)
+    env.setdefault("INTEGRATION_TIMEOUT", "150")
     env.update(extra_env or {})
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     done = subprocess.run(
