@@ -9,28 +9,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from generated import fresh_venv, run_in
+from test_system import _git
 
 from evtgen.cli import main
 
 pytestmark = pytest.mark.slow
 
 PACT = Path("pacts") / "payments-orders.json"
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture(scope="module")
