@@ -104,16 +104,21 @@ def broker_of(item: pytest.Item) -> str:
     return "kafka"
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """scripts/test.sh runs the suite on several workers (pytest-xdist, --dist
     loadgroup). Generated repos of one model share channel names and consumer groups,
     so two of them on one broker at once would read each other's messages: every test
-    that meets a real broker (marked `brokers` or `broker_names`) runs on its broker's
-    worker, one after another; the others go wherever a worker is free."""
-    for item in items:
-        if item.get_closest_marker("broker_names") or item.get_closest_marker("brokers"):
-            item.add_marker(pytest.mark.xdist_group(broker_of(item)))
+    that runs one under its model's names (marked `broker_names`) runs on its broker's
+    worker, one after another. The others, the end-to-end tests with names of their
+    own run (uuids) among them, go wherever a worker is free.
+
+    The group is marked as each test is collected, so it is there when xdist's own
+    pytest_collection_modifyitems writes the groups into the test ids (pytest 9.2
+    broke that write: pyproject.toml keeps pytest below it, tests/test_parallel.py
+    checks the grouping for real).
+    """
+    if item.get_closest_marker("broker_names"):
+        item.add_marker(pytest.mark.xdist_group(broker_of(item)))
 
 
 def postgres_database() -> str:

@@ -611,6 +611,7 @@ def own_checks_pass(repo: Path, bin_dir: Path, broker: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.brokers
+@pytest.mark.broker_names  # the consumer group is the document's service name
 @pytest.mark.parametrize(
     ("broker", "schema_format"), [("nats", "jsonschema"), ("rabbitmq", "avro"), ("kafka", "avro")]
 )
@@ -652,6 +653,7 @@ def test_checkout_answers_an_order_with_camel_case_on_the_wire(
 
 @pytest.mark.slow
 @pytest.mark.brokers
+@pytest.mark.broker_names  # tests/models/parameters.yaml's topic pattern matches its topic
 def test_streetlights_service_runs_on_kafka(tmp_path: Path) -> None:
     light = f"l{uuid.uuid4().hex[:8]}"
     path = write(tmp_path, ONE_STREETLIGHT.replace("@LIGHT@", light))
